@@ -1,1 +1,20 @@
+//! A copnet node: everything with I/O.
+//!
+//! - [`store`]: the sled store, the one place that touches disk for replicated data;
+//! - [`replica`]: the roster and documents, and every read and write of them;
+//! - [`api`]: the HTTP API over the replica;
+//! - [`daemon`]: the running node that owns all of the above and shuts it down in order;
+//! - [`datadir`] and [`config`]: the data directory and the node's settings.
+//!
+//! Protocol rules (what is valid, how the roster folds) live in `copnet-protocol`, never here.
 
+pub mod api;
+pub mod config;
+pub mod daemon;
+pub mod datadir;
+pub mod replica;
+pub mod store;
+pub mod validate;
+pub mod views;
+
+pub use daemon::{Node, NodeError, NodeOptions};

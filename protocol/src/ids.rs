@@ -24,7 +24,8 @@ pub enum IdError {
 fn invalid(what: &'static str, input: &str, why: impl Into<String>) -> IdError {
     let mut input = input.to_owned();
     if input.len() > 80 {
-        input.truncate(input.floor_char_boundary(80));
+        let cut = input.char_indices().nth(80).map_or(input.len(), |(i, _)| i);
+        input.truncate(cut);
         input.push('…');
     }
     IdError::Invalid {
@@ -393,6 +394,19 @@ id_codecs!(
     |b: &[u8]| DocId::from_key(b)
 );
 
+impl Serialize for DocKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DocKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,18 +428,5 @@ mod tests {
         let id = FederationId([7; 32]);
         assert_eq!(id.to_string().parse::<FederationId>().unwrap(), id);
         assert!("7xyz".parse::<FederationId>().is_err());
-    }
-}
-
-impl Serialize for DocKind {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for DocKind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(de::Error::custom)
     }
 }

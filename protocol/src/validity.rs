@@ -77,7 +77,7 @@ pub struct ValidChange {
 /// The outcome for a change that was not rejected.
 #[derive(Debug, Clone)]
 pub enum Verdict {
-    Valid(ValidChange),
+    Valid(Box<ValidChange>),
     /// The change cites roster ops this node does not have yet: keep it in the bounded pending
     /// queue and decide once the roster catches up. Neither applied nor rejected.
     Pending {
@@ -150,13 +150,13 @@ pub fn validate_change(
     if !state.can_write(&author) {
         return Err(ChangeRejection::NotAWriter(author));
     }
-    Ok(Verdict::Valid(ValidChange {
+    Ok(Verdict::Valid(Box::new(ValidChange {
         hash,
         author,
         actor,
         roster_heads,
         change,
-    }))
+    })))
 }
 
 /// The per-document rule, given the document's header before and after the change.

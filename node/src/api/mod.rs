@@ -1,0 +1,92 @@
+//! The HTTP API under `/api/v1` (DESIGN §8): JSON in and out, bearer-token auth on everything
+//! but the health check, errors as `{"error": {"code", "message"}}`.
+//!
+//! Handlers are thin: they parse, hand the work to the [`Replica`] on the blocking pool (writes
+//! wait for an fsync), and render. No handler holds a lock across an `await`.
+
+mod error;
+mod extract;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use subtle::ConstantTimeEq;
+
+pub use error::ApiError;
+
+use crate::replica::Replica;
+
+/// Largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub replica: Arc<Replica>,
+    pub token: Arc<str>,
+    pub http: SocketAddr,
+}
+
+/// The API router, with auth and limits.
+pub fn router(state: ApiState) -> Router {
+    let authed = routes::authed()
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .nest(
+            "/api/v1",
+            routes::public().merge(authed).fallback(|| async {
+                ApiError::not_found("no such API endpoint; see the README for the list")
+            }),
+        )
+        .fallback(|| async { ApiError::not_found("not found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn require_token(
+    State(state): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(state.token.as_bytes())) {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(next.run(req).await)
+}
+
+/// Runs blocking replica work off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::replica::ReplicaError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "API task failed");
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; see the node's log",
+            )
+        })?
+        .map_err(ApiError::from)
+}

@@ -1,0 +1,214 @@
+//! The endpoints. One section per area; each handler parses, delegates, renders.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use copnet_protocol::DocKind;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::extract::{ApiJson, ApiQuery};
+use super::{ApiError, ApiState, blocking};
+use crate::replica::{
+    NewCommunity, NewConsult, NewEvent, NewFederation, NewReply, NewResource, ResourceEdit,
+    parse_id,
+};
+use crate::store::DocEntry;
+
+type ApiResult<T = Json<Value>> = Result<T, ApiError>;
+
+pub fn public() -> Router<ApiState> {
+    Router::new().route("/health", get(health))
+}
+
+pub fn authed() -> Router<ApiState> {
+    Router::new()
+        .route("/status", get(status))
+        .route("/federation", get(federation).post(create_federation))
+        .route("/communities", get(list_communities).post(create_community))
+        .route("/communities/{id}", get(show_community))
+        .route("/resources", get(list_resources).post(add_resource))
+        .route("/resources/{id}", get(show_resource).patch(edit_resource))
+        .route("/consults", get(list_consults).post(open_consult))
+        .route("/consults/{id}", get(show_consult))
+        .route("/consults/{id}/replies", post(reply_consult))
+        .route("/events", get(list_events).post(schedule_event))
+        .route("/events/{id}", get(show_event))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn status(State(s): State<ApiState>) -> ApiResult {
+    let r = s.replica.clone();
+    let docs = blocking(move || Ok(r.store().doc_count())).await?;
+    let fed = s.replica.federation();
+    Ok(Json(json!({
+        "node_id": s.replica.node_id(),
+        "org": s.replica.profile().org,
+        "sector": s.replica.profile().sector,
+        "version": env!("CARGO_PKG_VERSION"),
+        "federation": fed.map(|f| json!({
+            "id": f.id,
+            "name": f.name,
+            "role": f.role.map(|r| r.as_str()).unwrap_or("none"),
+        })),
+        "http": s.http.to_string(),
+        "listen": Vec::<String>::new(),
+        "peers": Vec::<Value>::new(),
+        "docs": docs,
+    })))
+}
+
+async fn federation(State(s): State<ApiState>) -> ApiResult {
+    let Some(state) = s.replica.roster_state() else {
+        return Err(crate::replica::ReplicaError::NoFederation.into());
+    };
+    let members: Vec<Value> = state
+        .members
+        .values()
+        .map(|m| {
+            json!({
+                "node_id": m.node,
+                "org": m.profile.org,
+                "sector": m.profile.sector,
+                "role": m.role,
+                "status": m.status,
+                "connected": m.node == s.replica.node_id(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "id": state.federation,
+        "name": state.name,
+        "charter": state.charter,
+        "members": members,
+    })))
+}
+
+async fn create_federation(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<NewFederation>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let r = s.replica.clone();
+    let f = blocking(move || r.create_federation(input)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": f.id, "name": f.name, "role": f.role })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    community: Option<String>,
+}
+
+fn rows(entries: Vec<DocEntry>) -> Json<Value> {
+    Json(Value::Array(entries.into_iter().map(|e| e.view).collect()))
+}
+
+async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult {
+    let community = q
+        .community
+        .as_deref()
+        .map(|c| parse_id(c, DocKind::Community))
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.0))?;
+    let r = s.replica.clone();
+    Ok(rows(blocking(move || r.list(kind, community.as_ref())).await?))
+}
+
+async fn show(s: ApiState, kind: DocKind, id: String) -> ApiResult {
+    let id = parse_id(&id, kind).map_err(|e| ApiError::not_found(e.0))?;
+    let r = s.replica.clone();
+    Ok(Json(blocking(move || r.get(&id)).await?.view))
+}
+
+fn created(e: DocEntry) -> (StatusCode, Json<Value>) {
+    (StatusCode::CREATED, Json(e.view))
+}
+
+async fn list_communities(State(s): State<ApiState>) -> ApiResult {
+    list(s, DocKind::Community, ListQuery { community: None }).await
+}
+
+async fn show_community(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    show(s, DocKind::Community, id).await
+}
+
+async fn create_community(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<NewCommunity>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let r = s.replica.clone();
+    Ok(created(blocking(move || r.create_community(input)).await?))
+}
+
+async fn list_resources(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult {
+    list(s, DocKind::Resource, q).await
+}
+
+async fn show_resource(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    show(s, DocKind::Resource, id).await
+}
+
+async fn add_resource(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<NewResource>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let r = s.replica.clone();
+    Ok(created(blocking(move || r.add_resource(input)).await?))
+}
+
+async fn edit_resource(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    ApiJson(edit): ApiJson<ResourceEdit>,
+) -> ApiResult {
+    let r = s.replica.clone();
+    Ok(Json(blocking(move || r.edit_resource(&id, edit)).await?.view))
+}
+
+async fn list_consults(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult {
+    list(s, DocKind::Consult, q).await
+}
+
+async fn show_consult(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    show(s, DocKind::Consult, id).await
+}
+
+async fn open_consult(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<NewConsult>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let r = s.replica.clone();
+    Ok(created(blocking(move || r.open_consult(input)).await?))
+}
+
+async fn reply_consult(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<NewReply>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let r = s.replica.clone();
+    Ok(created(blocking(move || r.reply_consult(&id, input)).await?))
+}
+
+async fn list_events(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult {
+    list(s, DocKind::Event, q).await
+}
+
+async fn show_event(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    show(s, DocKind::Event, id).await
+}
+
+async fn schedule_event(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<NewEvent>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let r = s.replica.clone();
+    Ok(created(blocking(move || r.schedule_event(input)).await?))
+}

@@ -1,0 +1,731 @@
+//! The node's replica of its federation: the roster and every document, and the only way to read
+//! or change them.
+//!
+//! A local write goes: check the input → refuse if this node may not write → load the document →
+//! edit it with autosurgeon → commit one automerge change that cites the current roster heads →
+//! sign it → run the same validity rule a remote node would run → render the index row → commit
+//! change, signature, index and cache in one batch and flush → acknowledge. Writes are serialised
+//! by one lock so that a document's (actor, seq) pairs are never reused.
+//!
+//! The methods here block on disk I/O; async callers run them on the blocking pool.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use automerge::{AutoCommit, transaction::CommitOptions};
+use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
+use copnet_protocol::docs::{
+    self, Audience, Community, Consult, ConsultStatus, Event, Header, Reply, Resource,
+    ResourceKind, SCHEMA_VERSION,
+};
+use copnet_protocol::roster::RosterState;
+use copnet_protocol::validity::{check_document_rule, roster_heads_message};
+use copnet_protocol::{
+    ActorId, ChangeRejection, DocId, DocKind, FederationId, NodeId, NodeKey, Profile, Role,
+    RosterLog, RosterOp, RosterOpBody, SignedChange, Verdict, validate_change,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{DocEntry, Store, StoreError, StoredChange, WriteBatch};
+use crate::validate::{self, InputError, MAX_LONG_TEXT, MAX_SHORT_TEXT};
+use crate::views;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(
+        "this node is not in a federation yet: create one with `copnet federation create NAME` (or join one with an invite)"
+    )]
+    NoFederation,
+    #[error("this node already belongs to federation {0}; a node belongs to one federation")]
+    AlreadyInFederation(FederationId),
+    #[error("no {kind} {id} on this node")]
+    NotFound { kind: &'static str, id: String },
+    #[error(
+        "this node is a peripheral member of the federation: it holds a read-only replica and cannot write shared content"
+    )]
+    ReadOnly,
+    #[error("this node is no longer an active member of the federation and cannot write")]
+    NotActive,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("refused by the validity rule: {0}")]
+    Rejected(#[from] ChangeRejection),
+    #[error("document {id} is damaged: {why}")]
+    Damaged { id: DocId, why: String },
+}
+
+pub type Result<T, E = ReplicaError> = std::result::Result<T, E>;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The federation as `copnet status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FederationSummary {
+    pub id: FederationId,
+    pub name: String,
+    pub role: Option<Role>,
+}
+
+// ---- inputs: what the API accepts and the CLI sends, as typed by a person -------------------
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewFederation {
+    pub name: String,
+    #[serde(default)]
+    pub charter: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommunity {
+    pub name: String,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub practice_focus: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewResource {
+    pub community: String,
+    pub title: String,
+    pub kind: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// Fields to change on a resource; absent fields stay as they are. `url: ""` removes the link.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceEdit {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub topics: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsult {
+    pub community: String,
+    pub title: String,
+    pub question: String,
+    pub summary: String,
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewReply {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvent {
+    pub community: String,
+    pub title: String,
+    pub start: String,
+    pub tz: String,
+    pub duration: String,
+    #[serde(default)]
+    pub rrule: Option<String>,
+}
+
+/// What `rebuild` found and did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RebuildReport {
+    pub documents: usize,
+    pub changes: usize,
+    pub invalid_changes: usize,
+    pub pending_changes: usize,
+}
+
+/// Parses `s` as the id of a `kind` document, with a message that names the mix-up.
+pub fn parse_id(s: &str, kind: DocKind) -> Result<DocId, InputError> {
+    let id: DocId = s.parse().map_err(|e: copnet_protocol::IdError| InputError(e.to_string()))?;
+    if id.kind() != kind {
+        return Err(InputError(format!(
+            "{s} is a {} id, but a {kind} id was expected (they start with {}_)",
+            id.kind(),
+            kind.id_prefix()
+        )));
+    }
+    Ok(id)
+}
+
+fn audience(s: Option<&str>, default: Audience) -> Result<Audience, InputError> {
+    match s {
+        None => Ok(default),
+        Some(s) => s.trim().parse().map_err(InputError),
+    }
+}
+
+pub struct Replica {
+    key: NodeKey,
+    node_id: NodeId,
+    actor: ActorId,
+    profile: Profile,
+    store: Store,
+    roster: RwLock<Option<RosterLog>>,
+    writer: Mutex<()>,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica").field("node", &self.node_id).finish()
+    }
+}
+
+impl Replica {
+    /// Opens the replica over `store`, re-verifying the stored roster.
+    pub fn open(key: NodeKey, profile: Profile, store: Store) -> Result<Arc<Self>> {
+        let node_id = key.node_id();
+        let roster = match store.meta("federation")? {
+            None => None,
+            Some(bytes) => {
+                let fed = FederationId(bytes.as_slice().try_into().map_err(|_| {
+                    StoreError::Corrupt {
+                        key: "meta/federation".into(),
+                        why: "not 32 bytes".into(),
+                    }
+                })?);
+                let mut log = RosterLog::new(fed);
+                for op in store.roster_ops()? {
+                    let hash = op.hash();
+                    let verified = op.verify().map_err(|e| StoreError::Corrupt {
+                        key: format!("roster/{hash}"),
+                        why: e.to_string(),
+                    })?;
+                    log.insert(verified).map_err(|e| StoreError::Corrupt {
+                        key: format!("roster/{hash}"),
+                        why: e.to_string(),
+                    })?;
+                }
+                Some(log)
+            }
+        };
+        Ok(Arc::new(Self {
+            actor: ActorId::for_process(node_id),
+            key,
+            node_id,
+            profile,
+            store,
+            roster: RwLock::new(roster),
+            writer: Mutex::new(()),
+        }))
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn roster_read(&self) -> std::sync::RwLockReadGuard<'_, Option<RosterLog>> {
+        self.roster.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn roster_state(&self) -> Option<Arc<RosterState>> {
+        self.roster_read().as_ref().map(|l| l.state())
+    }
+
+    pub fn federation(&self) -> Option<FederationSummary> {
+        let guard = self.roster_read();
+        let log = guard.as_ref()?;
+        let state = log.state();
+        Some(FederationSummary {
+            id: log.federation(),
+            name: state.name.clone(),
+            role: state
+                .member(&self.node_id)
+                .filter(|m| m.status == copnet_protocol::MemberStatus::Active)
+                .map(|m| m.role),
+        })
+    }
+
+    /// Founds a federation with this node as its first member.
+    pub fn create_federation(&self, input: NewFederation) -> Result<FederationSummary> {
+        let name = validate::title("federation name", &input.name)?;
+        let charter = validate::text("charter", input.charter.as_deref().unwrap_or(""), 4_000)?;
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(log) = self.roster_read().as_ref() {
+            return Err(ReplicaError::AlreadyInFederation(log.federation()));
+        }
+        let genesis = RosterOp {
+            federation: None,
+            author: self.node_id,
+            parents: vec![],
+            created_at_ms: now_ms().max(0) as u64,
+            body: RosterOpBody::Genesis {
+                name,
+                charter,
+                profile: self.profile.clone(),
+                nonce: rand::random(),
+            },
+        }
+        .sign(&self.key);
+        let hash = genesis.hash();
+        let fed = FederationId(hash.0);
+        let mut log = RosterLog::new(fed);
+        log.insert(genesis.verify().expect("own genesis verifies"))
+            .expect("genesis belongs to its own federation");
+        let mut batch = WriteBatch::new();
+        batch.put_roster_op(&hash, &genesis);
+        batch.put_meta("federation", fed.as_bytes());
+        self.store.commit(batch)?;
+        *self.roster.write().unwrap_or_else(|e| e.into_inner()) = Some(log);
+        tracing::info!(federation = %fed, "founded federation");
+        Ok(self.federation().expect("just created"))
+    }
+
+    // ---- reads ---------------------------------------------------------------------------
+
+    /// One document's index row.
+    pub fn get(&self, id: &DocId) -> Result<DocEntry> {
+        self.store
+            .doc_entry(id)?
+            .ok_or_else(|| ReplicaError::NotFound {
+                kind: id.kind().as_str(),
+                id: id.to_string(),
+            })
+    }
+
+    /// Documents of `kind`, optionally only those of one community, newest first.
+    pub fn list(&self, kind: DocKind, community: Option<&DocId>) -> Result<Vec<DocEntry>> {
+        let mut rows = match community {
+            None => self.store.docs_of_kind(kind)?,
+            Some(c) => {
+                self.get(c)?;
+                let mut rows = Vec::new();
+                for id in self.store.docs_in_community(c)? {
+                    if id.kind() == kind
+                        && let Some(e) = self.store.doc_entry(&id)?
+                    {
+                        rows.push(e);
+                    }
+                }
+                rows
+            }
+        };
+        rows.sort_by_key(|e| std::cmp::Reverse((e.created_at_ms, e.id)));
+        Ok(rows)
+    }
+
+    fn load(&self, id: &DocId) -> Result<AutoCommit> {
+        let bytes = self
+            .store
+            .automerge_bytes(id)?
+            .ok_or_else(|| ReplicaError::NotFound {
+                kind: id.kind().as_str(),
+                id: id.to_string(),
+            })?;
+        let doc = AutoCommit::load(&bytes).map_err(|e| ReplicaError::Damaged {
+            id: *id,
+            why: e.to_string(),
+        })?;
+        Ok(doc.with_actor(self.actor.to_automerge()))
+    }
+
+    // ---- writes --------------------------------------------------------------------------
+
+    /// The federation and roster heads a local write will cite, if this node may write.
+    fn writable(&self) -> Result<FederationId> {
+        let guard = self.roster_read();
+        let log = guard.as_ref().ok_or(ReplicaError::NoFederation)?;
+        let state = log.state();
+        match state.member(&self.node_id) {
+            Some(m) if m.status == copnet_protocol::MemberStatus::Active => {
+                if m.role == Role::Member {
+                    Ok(log.federation())
+                } else {
+                    Err(ReplicaError::ReadOnly)
+                }
+            }
+            _ => Err(ReplicaError::NotActive),
+        }
+    }
+
+    fn header(&self, id: DocId, fed: FederationId, community: DocId, audience: Audience) -> Header {
+        Header {
+            id,
+            kind: id.kind(),
+            federation: fed,
+            community,
+            audience,
+            creator: self.node_id,
+            schema_version: SCHEMA_VERSION,
+            created_at_ms: now_ms(),
+        }
+    }
+
+    fn require_community(&self, s: &str) -> Result<DocId> {
+        let id = parse_id(s, DocKind::Community)?;
+        self.get(&id)?;
+        Ok(id)
+    }
+
+    fn create<T: Reconcile>(&self, id: DocId, value: &T) -> Result<DocEntry> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let fed = self.writable()?;
+        let mut doc = AutoCommit::new().with_actor(self.actor.to_automerge());
+        reconcile(&mut doc, value).map_err(|e| ReplicaError::Damaged {
+            id,
+            why: e.to_string(),
+        })?;
+        self.commit_local(id, fed, &mut doc, None)
+    }
+
+    fn edit<T: Hydrate + Reconcile>(
+        &self,
+        id: DocId,
+        f: impl FnOnce(&mut T) -> Result<()>,
+    ) -> Result<DocEntry> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let fed = self.writable()?;
+        let mut doc = self.load(&id)?;
+        let before = docs::read_header(&doc).map_err(|e| ReplicaError::Damaged {
+            id,
+            why: e.to_string(),
+        })?;
+        let mut value: T = hydrate(&doc).map_err(|e| ReplicaError::Damaged {
+            id,
+            why: e.to_string(),
+        })?;
+        f(&mut value)?;
+        reconcile(&mut doc, &value).map_err(|e| ReplicaError::Damaged {
+            id,
+            why: e.to_string(),
+        })?;
+        self.commit_local(id, fed, &mut doc, before)
+    }
+
+    /// Commits the pending edits of `doc` as one signed change and stores it durably.
+    fn commit_local(
+        &self,
+        id: DocId,
+        fed: FederationId,
+        doc: &mut AutoCommit,
+        before: Option<Header>,
+    ) -> Result<DocEntry> {
+        let heads = self
+            .roster_read()
+            .as_ref()
+            .map(|l| l.heads())
+            .ok_or(ReplicaError::NoFederation)?;
+        let now = now_ms();
+        let committed = doc.commit_with(
+            CommitOptions::default()
+                .with_message(roster_heads_message(&heads))
+                .with_time(now / 1000),
+        );
+        if committed.is_none() {
+            // Nothing changed (an edit that set every field to its current value).
+            return self.get(&id);
+        }
+        let change = doc
+            .get_last_local_change()
+            .expect("a change was just committed");
+        let signed = SignedChange::sign(&change, &self.key);
+        // Local writes pass the same rule as remote ones: nothing unsigned or invalid is stored.
+        {
+            let guard = self.roster_read();
+            let log = guard.as_ref().ok_or(ReplicaError::NoFederation)?;
+            match validate_change(&signed, Some(&change.hash()), log)? {
+                Verdict::Valid(_) => {}
+                Verdict::Pending { .. } => unreachable!("a local change cites known heads"),
+            }
+        }
+        let (header, updated, view) =
+            views::render(id.kind(), doc).map_err(|e| ReplicaError::Damaged {
+                id,
+                why: e.to_string(),
+            })?;
+        check_document_rule(&id, &fed, &self.node_id, before.as_ref(), Some(&header))?;
+        let entry = DocEntry {
+            id,
+            community: header.community,
+            audience: header.audience,
+            creator: header.creator,
+            created_at_ms: header.created_at_ms,
+            updated_at_ms: updated,
+            heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+            view,
+        };
+        let mut batch = WriteBatch::new();
+        batch.put_change(
+            &id,
+            &change.hash(),
+            &StoredChange {
+                signed,
+                stored_at_ms: now,
+            },
+        );
+        batch.put_doc(&entry, doc.save());
+        self.store.commit(batch)?;
+        tracing::debug!(doc = %id, change = %change.hash(), "stored local change");
+        Ok(entry)
+    }
+
+    pub fn create_community(&self, input: NewCommunity) -> Result<DocEntry> {
+        let name = validate::title("name", &input.name)?;
+        let domain = validate::text("domain", input.domain.as_deref().unwrap_or(""), MAX_SHORT_TEXT)?;
+        let purpose = validate::text("purpose", input.purpose.as_deref().unwrap_or(""), MAX_SHORT_TEXT)?;
+        let practice_focus = validate::text(
+            "practice focus",
+            input.practice_focus.as_deref().unwrap_or(""),
+            MAX_SHORT_TEXT,
+        )?;
+        let fed = self.writable()?;
+        let id = DocId::random(DocKind::Community);
+        let header = self.header(id, fed, id, Audience::Federation);
+        let now = header.created_at_ms;
+        self.create(
+            id,
+            &Community {
+                header,
+                name,
+                domain,
+                purpose,
+                practice_focus,
+                updated_at_ms: now,
+            },
+        )
+    }
+
+    pub fn add_resource(&self, input: NewResource) -> Result<DocEntry> {
+        let title = validate::title("title", &input.title)?;
+        let kind: ResourceKind = input.kind.trim().parse().map_err(InputError)?;
+        let summary = validate::text("summary", input.summary.as_deref().unwrap_or(""), MAX_LONG_TEXT)?;
+        let url = input.url.as_deref().map(validate::link).transpose()?;
+        let topics = validate::topics(&input.topics)?;
+        let audience = audience(input.audience.as_deref(), Audience::Federation)?;
+        let fed = self.writable()?;
+        let community = self.require_community(&input.community)?;
+        let id = DocId::random(DocKind::Resource);
+        let header = self.header(id, fed, community, audience);
+        let now = header.created_at_ms;
+        self.create(
+            id,
+            &Resource {
+                header,
+                title,
+                kind,
+                summary,
+                url,
+                topics,
+                updated_at_ms: now,
+            },
+        )
+    }
+
+    pub fn edit_resource(&self, id: &str, edit: ResourceEdit) -> Result<DocEntry> {
+        let id = parse_id(id, DocKind::Resource)?;
+        let title = edit.title.as_deref().map(|t| validate::title("title", t)).transpose()?;
+        let kind: Option<ResourceKind> = edit
+            .kind
+            .as_deref()
+            .map(|k| k.trim().parse().map_err(InputError))
+            .transpose()?;
+        let summary = edit
+            .summary
+            .as_deref()
+            .map(|s| validate::text("summary", s, MAX_LONG_TEXT))
+            .transpose()?;
+        let url = match edit.url.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(u) => Some(Some(validate::link(u)?)),
+        };
+        let topics = edit.topics.as_deref().map(validate::topics).transpose()?;
+        if title.is_none() && kind.is_none() && summary.is_none() && url.is_none() && topics.is_none() {
+            return Err(InputError("nothing to change: give at least one field to edit".into()).into());
+        }
+        self.get(&id)?;
+        self.edit(id, |r: &mut Resource| {
+            let before = r.clone();
+            if let Some(t) = title {
+                r.title = t;
+            }
+            if let Some(k) = kind {
+                r.kind = k;
+            }
+            if let Some(s) = summary {
+                r.summary = s;
+            }
+            if let Some(u) = url {
+                r.url = u;
+            }
+            if let Some(t) = topics {
+                r.topics = t;
+            }
+            if *r != before {
+                r.updated_at_ms = now_ms();
+            }
+            Ok(())
+        })
+    }
+
+    pub fn open_consult(&self, input: NewConsult) -> Result<DocEntry> {
+        let title = validate::title("title", &input.title)?;
+        let question = validate::required_text("question", &input.question, MAX_SHORT_TEXT)?;
+        let summary = validate::required_text("summary", &input.summary, MAX_LONG_TEXT)?;
+        let audience = audience(input.audience.as_deref(), Audience::Members)?;
+        let fed = self.writable()?;
+        let community = self.require_community(&input.community)?;
+        let id = DocId::random(DocKind::Consult);
+        let header = self.header(id, fed, community, audience);
+        let now = header.created_at_ms;
+        self.create(
+            id,
+            &Consult {
+                header,
+                title,
+                question,
+                summary,
+                status: ConsultStatus::Open,
+                replies: vec![],
+                updated_at_ms: now,
+            },
+        )
+    }
+
+    pub fn reply_consult(&self, id: &str, input: NewReply) -> Result<DocEntry> {
+        let id = parse_id(id, DocKind::Consult)?;
+        let text = validate::required_text("reply", &input.text, MAX_LONG_TEXT)?;
+        self.get(&id)?;
+        let author = self.node_id;
+        self.edit(id, |c: &mut Consult| {
+            if c.status == ConsultStatus::Closed {
+                return Err(InputError("this consult is closed; it takes no more replies".into()).into());
+            }
+            let now = now_ms();
+            c.replies.push(Reply {
+                id: hex::encode(rand::random::<[u8; 8]>()),
+                author,
+                text,
+                created_at_ms: now,
+            });
+            c.updated_at_ms = now;
+            Ok(())
+        })
+    }
+
+    pub fn schedule_event(&self, input: NewEvent) -> Result<DocEntry> {
+        let title = validate::title("title", &input.title)?;
+        let tz = validate::time_zone(&input.tz)?;
+        let (local, start_utc_ms) = validate::start(&input.start, tz)?;
+        let duration_minutes = validate::duration_minutes(&input.duration)?;
+        let rrule = input
+            .rrule
+            .as_deref()
+            .map(|r| validate::rrule(r, local, tz))
+            .transpose()?;
+        let fed = self.writable()?;
+        let community = self.require_community(&input.community)?;
+        let id = DocId::random(DocKind::Event);
+        let header = self.header(id, fed, community, Audience::Federation);
+        let now = header.created_at_ms;
+        self.create(
+            id,
+            &Event {
+                header,
+                title,
+                start_local: local.format("%Y-%m-%dT%H:%M").to_string(),
+                tz: tz.name().to_owned(),
+                start_utc_ms,
+                duration_minutes,
+                rrule,
+                updated_at_ms: now,
+            },
+        )
+    }
+
+    // ---- maintenance -----------------------------------------------------------------------
+
+    /// Rebuilds every cache (automerge documents, index) from the signed changes, re-checking
+    /// each change against the validity rule on the way.
+    pub fn rebuild(&self) -> Result<RebuildReport> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = self.roster_read();
+        let mut report = RebuildReport::default();
+        let ids = self.store.docs_with_changes()?;
+        self.store.clear_caches()?;
+        let Some(log) = guard.as_ref() else {
+            return Ok(report);
+        };
+        let fed = log.federation();
+        for id in ids {
+            let mut changes = Vec::new();
+            for stored in self.store.changes_of(&id)? {
+                report.changes += 1;
+                match validate_change(&stored.signed, None, log) {
+                    Ok(Verdict::Valid(v)) => changes.push(v.change),
+                    Ok(Verdict::Pending { .. }) => report.pending_changes += 1,
+                    Err(e) => {
+                        tracing::warn!(doc = %id, error = %e, "skipping invalid stored change");
+                        report.invalid_changes += 1;
+                    }
+                }
+            }
+            let mut doc = AutoCommit::new();
+            doc.apply_changes(changes).map_err(|e| ReplicaError::Damaged {
+                id,
+                why: e.to_string(),
+            })?;
+            let (header, updated, view) =
+                views::render(id.kind(), &doc).map_err(|e| ReplicaError::Damaged {
+                    id,
+                    why: e.to_string(),
+                })?;
+            if header.id != id || header.federation != fed {
+                tracing::warn!(doc = %id, "skipping a document whose header names another document");
+                continue;
+            }
+            let entry = DocEntry {
+                id,
+                community: header.community,
+                audience: header.audience,
+                creator: header.creator,
+                created_at_ms: header.created_at_ms,
+                updated_at_ms: updated,
+                heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                view,
+            };
+            let mut batch = WriteBatch::new();
+            batch.put_doc(&entry, doc.save());
+            self.store.commit(batch)?;
+            report.documents += 1;
+        }
+        Ok(report)
+    }
+}

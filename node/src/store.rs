@@ -1,0 +1,298 @@
+//! The node's on-disk store: sled 0.34 behind this one type (DESIGN §7), so the engine can be
+//! swapped here without touching the rest of the node.
+//!
+//! **Source of truth**: signed roster ops and signed changes. **Caches**, rebuildable from them:
+//! the materialised automerge documents, the document index and the community index.
+//!
+//! Everything lives in one sled tree under one-byte key prefixes. One tree means one atomic
+//! [`sled::Batch`] can carry a change, its signature, its index entries and its cache update
+//! together; [`Store::commit`] applies that batch and flushes before returning, and only then is a
+//! write acknowledged. (A tree per document would also cost disk: see `research/perf-anchors.md`
+//! §3.2 on sled with many trees.)
+
+use std::path::Path;
+
+use automerge::ChangeHash;
+use copnet_protocol::docs::Audience;
+use copnet_protocol::ids::DOC_KEY_LEN;
+use copnet_protocol::{DocId, DocKind, NodeId, OpHash, SignedChange, SignedRosterOp};
+use serde::{Deserialize, Serialize};
+
+const META: u8 = b'm';
+const ROSTER: u8 = b'r';
+const CHANGES: u8 = b'c';
+const DOCS: u8 = b'd';
+const COMMUNITY_INDEX: u8 = b'k';
+const AUTOMERGE_CACHE: u8 = b'a';
+
+/// Layout version of this store; bumped when keys or values change shape.
+pub const STORE_FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {0} is in use by another copnet process (is `copnet up` already running with this data directory?)"
+    )]
+    Locked(String),
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the store holds a damaged record under {key}: {why}; run `copnet doctor --rebuild`")]
+    Corrupt { key: String, why: String },
+    #[error("the store was written by a newer copnet (format {found}, this build reads {STORE_FORMAT})")]
+    TooNew { found: u32 },
+}
+
+/// The index row of one document: what listings need without loading the document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DocEntry {
+    pub id: DocId,
+    pub community: DocId,
+    pub audience: Audience,
+    pub creator: NodeId,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    /// The document's current automerge heads, hex.
+    pub heads: Vec<String>,
+    /// The JSON rendering served by the API.
+    pub view: serde_json::Value,
+}
+
+/// A signed change as stored, with when this node stored it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredChange {
+    pub signed: SignedChange,
+    pub stored_at_ms: i64,
+}
+
+/// Everything one write puts on disk. Applied atomically by [`Store::commit`].
+#[derive(Default)]
+pub struct WriteBatch {
+    batch: sled::Batch,
+    empty: bool,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self {
+            batch: sled::Batch::default(),
+            empty: true,
+        }
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.insert(key, value);
+        self.empty = false;
+    }
+
+    pub fn put_meta(&mut self, name: &str, value: &[u8]) {
+        self.put(key(META, name.as_bytes()), value.to_vec());
+    }
+
+    pub fn put_roster_op(&mut self, hash: &OpHash, op: &SignedRosterOp) {
+        self.put(
+            key(ROSTER, hash.as_bytes()),
+            postcard::to_allocvec(op).expect("roster ops encode"),
+        );
+    }
+
+    pub fn put_change(&mut self, doc: &DocId, hash: &ChangeHash, change: &StoredChange) {
+        self.put(
+            key2(CHANGES, &doc.to_key(), &hash.0),
+            postcard::to_allocvec(change).expect("changes encode"),
+        );
+    }
+
+    pub fn put_doc(&mut self, entry: &DocEntry, automerge_bytes: Vec<u8>) {
+        let id = entry.id.to_key();
+        self.put(
+            key(DOCS, &id),
+            serde_json::to_vec(entry).expect("doc entries encode"),
+        );
+        self.put(key2(COMMUNITY_INDEX, &entry.community.to_key(), &id), vec![]);
+        self.put(key(AUTOMERGE_CACHE, &id), automerge_bytes);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+}
+
+fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn key2(prefix: u8, a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut k = key(prefix, a);
+    k.extend_from_slice(b);
+    k
+}
+
+fn corrupt(k: &[u8], why: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        key: hex::encode(k),
+        why: why.to_string(),
+    }
+}
+
+/// The node's store. Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    data: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            // A node's working set is small; sled's 1 GiB default cache would dwarf it.
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked(dir.display().to_string())
+                }
+                sled::Error::Io(io) if io.to_string().contains("lock") => {
+                    StoreError::Locked(dir.display().to_string())
+                }
+                other => StoreError::Sled(other),
+            })?;
+        let data = db.open_tree("copnet")?;
+        let store = Self { db, data };
+        match store.meta("format")? {
+            None => {
+                let mut b = WriteBatch::new();
+                b.put_meta("format", &STORE_FORMAT.to_be_bytes());
+                store.commit(b)?;
+            }
+            Some(v) => {
+                let found = u32::from_be_bytes(
+                    v.as_slice()
+                        .try_into()
+                        .map_err(|_| corrupt(b"mformat", "bad format marker"))?,
+                );
+                if found > STORE_FORMAT {
+                    return Err(StoreError::TooNew { found });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// Applies `batch` atomically and flushes it to disk. When this returns `Ok`, the write
+    /// survives a crash.
+    pub fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.data.apply_batch(batch.batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .data
+            .get(key(META, name.as_bytes()))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Every stored roster op.
+    pub fn roster_ops(&self) -> Result<Vec<SignedRosterOp>, StoreError> {
+        self.data
+            .scan_prefix([ROSTER])
+            .map(|kv| {
+                let (k, v) = kv?;
+                postcard::from_bytes(&v).map_err(|e| corrupt(&k, e))
+            })
+            .collect()
+    }
+
+    /// Every stored change of one document.
+    pub fn changes_of(&self, doc: &DocId) -> Result<Vec<StoredChange>, StoreError> {
+        self.data
+            .scan_prefix(key(CHANGES, &doc.to_key()))
+            .map(|kv| {
+                let (k, v) = kv?;
+                postcard::from_bytes(&v).map_err(|e| corrupt(&k, e))
+            })
+            .collect()
+    }
+
+    /// Ids of every document that has at least one stored change.
+    pub fn docs_with_changes(&self) -> Result<Vec<DocId>, StoreError> {
+        let mut out: Vec<DocId> = Vec::new();
+        for kv in self.data.scan_prefix([CHANGES]) {
+            let (k, _) = kv?;
+            let id = DocId::from_key(&k[1..1 + DOC_KEY_LEN]).map_err(|e| corrupt(&k, e))?;
+            if out.last() != Some(&id) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn doc_entry(&self, id: &DocId) -> Result<Option<DocEntry>, StoreError> {
+        let k = key(DOCS, &id.to_key());
+        self.data
+            .get(&k)?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&k, e)))
+            .transpose()
+    }
+
+    /// The cached automerge bytes of a document.
+    pub fn automerge_bytes(&self, id: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .data
+            .get(key(AUTOMERGE_CACHE, &id.to_key()))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Index rows of every document of `kind`, in id order.
+    pub fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocEntry>, StoreError> {
+        self.data
+            .scan_prefix([DOCS, kind.tag()])
+            .map(|kv| {
+                let (k, v) = kv?;
+                serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))
+            })
+            .collect()
+    }
+
+    /// Ids of the documents filed under `community` (including the community itself).
+    pub fn docs_in_community(&self, community: &DocId) -> Result<Vec<DocId>, StoreError> {
+        self.data
+            .scan_prefix(key(COMMUNITY_INDEX, &community.to_key()))
+            .map(|kv| {
+                let (k, _) = kv?;
+                DocId::from_key(&k[1 + DOC_KEY_LEN..]).map_err(|e| corrupt(&k, e))
+            })
+            .collect()
+    }
+
+    pub fn doc_count(&self) -> usize {
+        self.data.scan_prefix([DOCS]).count()
+    }
+
+    /// Drops every cache (documents, index), keeping the signed source of truth.
+    pub fn clear_caches(&self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for prefix in [DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE] {
+            for kv in self.data.scan_prefix([prefix]) {
+                batch.remove(kv?.0);
+            }
+        }
+        self.data.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
