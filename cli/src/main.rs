@@ -51,8 +51,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let data = cli.data.unwrap_or_else(copnet_node::config::default_data_dir);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let data = cli
+        .data
+        .unwrap_or_else(copnet_node::config::default_data_dir);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

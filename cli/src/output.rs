@@ -9,7 +9,11 @@ pub fn field(v: &Value, key: &str) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| x.to_string())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         Some(other) => other.to_string(),

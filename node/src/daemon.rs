@@ -38,7 +38,9 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Replica(#[from] ReplicaError),
-    #[error("cannot listen on {addr}: {source} (is another node using that port? pick one with --http 127.0.0.1:PORT)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another node using that port? pick one with --http 127.0.0.1:PORT)"
+    )]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -138,9 +140,9 @@ impl Node {
             }
             .instrument(span.clone()),
         );
-        span.in_scope(|| {
-            tracing::info!(org = %config.org, api = %format!("http://{http}/api/v1"), "node up")
-        });
+        span.in_scope(
+            || tracing::info!(org = %config.org, api = %format!("http://{http}/api/v1"), "node up"),
+        );
         Ok(Self {
             replica,
             data,

@@ -23,7 +23,9 @@ pub enum DataDirError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0} is already initialised (node {1}); use it with `copnet up`, or pick another --data directory")]
+    #[error(
+        "{0} is already initialised (node {1}); use it with `copnet up`, or pick another --data directory"
+    )]
     AlreadyInitialised(PathBuf, String),
     #[error("{0} is not initialised; run `copnet init --org NAME` or `copnet up --org NAME`")]
     NotInitialised(PathBuf),
@@ -156,7 +158,9 @@ pub fn check_org(org: &str) -> Result<(), DataDirError> {
         return Err(DataDirError::BadOrg("longer than 120 characters".into()));
     }
     if t.chars().any(char::is_control) {
-        return Err(DataDirError::BadOrg("it contains control characters".into()));
+        return Err(DataDirError::BadOrg(
+            "it contains control characters".into(),
+        ));
     }
     Ok(())
 }

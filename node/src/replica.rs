@@ -166,7 +166,9 @@ pub struct RebuildReport {
 
 /// Parses `s` as the id of a `kind` document, with a message that names the mix-up.
 pub fn parse_id(s: &str, kind: DocKind) -> Result<DocId, InputError> {
-    let id: DocId = s.parse().map_err(|e: copnet_protocol::IdError| InputError(e.to_string()))?;
+    let id: DocId = s
+        .parse()
+        .map_err(|e: copnet_protocol::IdError| InputError(e.to_string()))?;
     if id.kind() != kind {
         return Err(InputError(format!(
             "{s} is a {} id, but a {kind} id was expected (they start with {}_)",
@@ -196,7 +198,9 @@ pub struct Replica {
 
 impl std::fmt::Debug for Replica {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Replica").field("node", &self.node_id).finish()
+        f.debug_struct("Replica")
+            .field("node", &self.node_id)
+            .finish()
     }
 }
 
@@ -204,30 +208,31 @@ impl Replica {
     /// Opens the replica over `store`, re-verifying the stored roster.
     pub fn open(key: NodeKey, profile: Profile, store: Store) -> Result<Arc<Self>> {
         let node_id = key.node_id();
-        let roster = match store.meta("federation")? {
-            None => None,
-            Some(bytes) => {
-                let fed = FederationId(bytes.as_slice().try_into().map_err(|_| {
-                    StoreError::Corrupt {
-                        key: "meta/federation".into(),
-                        why: "not 32 bytes".into(),
+        let roster =
+            match store.meta("federation")? {
+                None => None,
+                Some(bytes) => {
+                    let fed = FederationId(bytes.as_slice().try_into().map_err(|_| {
+                        StoreError::Corrupt {
+                            key: "meta/federation".into(),
+                            why: "not 32 bytes".into(),
+                        }
+                    })?);
+                    let mut log = RosterLog::new(fed);
+                    for op in store.roster_ops()? {
+                        let hash = op.hash();
+                        let verified = op.verify().map_err(|e| StoreError::Corrupt {
+                            key: format!("roster/{hash}"),
+                            why: e.to_string(),
+                        })?;
+                        log.insert(verified).map_err(|e| StoreError::Corrupt {
+                            key: format!("roster/{hash}"),
+                            why: e.to_string(),
+                        })?;
                     }
-                })?);
-                let mut log = RosterLog::new(fed);
-                for op in store.roster_ops()? {
-                    let hash = op.hash();
-                    let verified = op.verify().map_err(|e| StoreError::Corrupt {
-                        key: format!("roster/{hash}"),
-                        why: e.to_string(),
-                    })?;
-                    log.insert(verified).map_err(|e| StoreError::Corrupt {
-                        key: format!("roster/{hash}"),
-                        why: e.to_string(),
-                    })?;
+                    Some(log)
                 }
-                Some(log)
-            }
-        };
+            };
         Ok(Arc::new(Self {
             actor: ActorId::for_process(node_id),
             key,
@@ -498,8 +503,16 @@ impl Replica {
 
     pub fn create_community(&self, input: NewCommunity) -> Result<DocEntry> {
         let name = validate::title("name", &input.name)?;
-        let domain = validate::text("domain", input.domain.as_deref().unwrap_or(""), MAX_SHORT_TEXT)?;
-        let purpose = validate::text("purpose", input.purpose.as_deref().unwrap_or(""), MAX_SHORT_TEXT)?;
+        let domain = validate::text(
+            "domain",
+            input.domain.as_deref().unwrap_or(""),
+            MAX_SHORT_TEXT,
+        )?;
+        let purpose = validate::text(
+            "purpose",
+            input.purpose.as_deref().unwrap_or(""),
+            MAX_SHORT_TEXT,
+        )?;
         let practice_focus = validate::text(
             "practice focus",
             input.practice_focus.as_deref().unwrap_or(""),
@@ -525,7 +538,11 @@ impl Replica {
     pub fn add_resource(&self, input: NewResource) -> Result<DocEntry> {
         let title = validate::title("title", &input.title)?;
         let kind: ResourceKind = input.kind.trim().parse().map_err(InputError)?;
-        let summary = validate::text("summary", input.summary.as_deref().unwrap_or(""), MAX_LONG_TEXT)?;
+        let summary = validate::text(
+            "summary",
+            input.summary.as_deref().unwrap_or(""),
+            MAX_LONG_TEXT,
+        )?;
         let url = input.url.as_deref().map(validate::link).transpose()?;
         let topics = validate::topics(&input.topics)?;
         let audience = audience(input.audience.as_deref(), Audience::Federation)?;
@@ -550,7 +567,11 @@ impl Replica {
 
     pub fn edit_resource(&self, id: &str, edit: ResourceEdit) -> Result<DocEntry> {
         let id = parse_id(id, DocKind::Resource)?;
-        let title = edit.title.as_deref().map(|t| validate::title("title", t)).transpose()?;
+        let title = edit
+            .title
+            .as_deref()
+            .map(|t| validate::title("title", t))
+            .transpose()?;
         let kind: Option<ResourceKind> = edit
             .kind
             .as_deref()
@@ -567,8 +588,15 @@ impl Replica {
             Some(u) => Some(Some(validate::link(u)?)),
         };
         let topics = edit.topics.as_deref().map(validate::topics).transpose()?;
-        if title.is_none() && kind.is_none() && summary.is_none() && url.is_none() && topics.is_none() {
-            return Err(InputError("nothing to change: give at least one field to edit".into()).into());
+        if title.is_none()
+            && kind.is_none()
+            && summary.is_none()
+            && url.is_none()
+            && topics.is_none()
+        {
+            return Err(
+                InputError("nothing to change: give at least one field to edit".into()).into(),
+            );
         }
         self.get(&id)?;
         self.edit(id, |r: &mut Resource| {
@@ -626,7 +654,9 @@ impl Replica {
         let author = self.node_id;
         self.edit(id, |c: &mut Consult| {
             if c.status == ConsultStatus::Closed {
-                return Err(InputError("this consult is closed; it takes no more replies".into()).into());
+                return Err(
+                    InputError("this consult is closed; it takes no more replies".into()).into(),
+                );
             }
             let now = now_ms();
             c.replies.push(Reply {
@@ -698,10 +728,11 @@ impl Replica {
                 }
             }
             let mut doc = AutoCommit::new();
-            doc.apply_changes(changes).map_err(|e| ReplicaError::Damaged {
-                id,
-                why: e.to_string(),
-            })?;
+            doc.apply_changes(changes)
+                .map_err(|e| ReplicaError::Damaged {
+                    id,
+                    why: e.to_string(),
+                })?;
             let (header, updated, view) =
                 views::render(id.kind(), &doc).map_err(|e| ReplicaError::Damaged {
                     id,

@@ -38,7 +38,9 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("the store holds a damaged record under {key}: {why}; run `copnet doctor --rebuild`")]
     Corrupt { key: String, why: String },
-    #[error("the store was written by a newer copnet (format {found}, this build reads {STORE_FORMAT})")]
+    #[error(
+        "the store was written by a newer copnet (format {found}, this build reads {STORE_FORMAT})"
+    )]
     TooNew { found: u32 },
 }
 
@@ -108,7 +110,10 @@ impl WriteBatch {
             key(DOCS, &id),
             serde_json::to_vec(entry).expect("doc entries encode"),
         );
-        self.put(key2(COMMUNITY_INDEX, &entry.community.to_key(), &id), vec![]);
+        self.put(
+            key2(COMMUNITY_INDEX, &entry.community.to_key(), &id),
+            vec![],
+        );
         self.put(key(AUTOMERGE_CACHE, &id), automerge_bytes);
     }
 

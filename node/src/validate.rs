@@ -31,7 +31,9 @@ pub fn title(field: &str, s: &str) -> Checked<String> {
         return bad(format!("{field} is longer than {MAX_TITLE} characters"));
     }
     if t.chars().any(char::is_control) {
-        return bad(format!("{field} must be a single line without control characters"));
+        return bad(format!(
+            "{field} must be a single line without control characters"
+        ));
     }
     Ok(t.to_owned())
 }
@@ -42,7 +44,9 @@ pub fn text(field: &str, s: &str, max: usize) -> Checked<String> {
     if t.chars().count() > max {
         return bad(format!("{field} is longer than {max} characters"));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return bad(format!("{field} contains control characters"));
     }
     Ok(t.to_owned())
@@ -77,7 +81,9 @@ pub fn topics(list: &[String]) -> Checked<Vec<String>> {
             return bad("a topic must not be empty");
         }
         if t.chars().count() > MAX_TOPIC || t.chars().any(char::is_control) {
-            return bad(format!("topic {t:?} must be one line of at most {MAX_TOPIC} characters"));
+            return bad(format!(
+                "topic {t:?} must be one line of at most {MAX_TOPIC} characters"
+            ));
         }
         if !out.contains(&t) {
             out.push(t);
@@ -158,7 +164,9 @@ pub fn duration_minutes(s: &str) -> Checked<u32> {
         total = digits.parse().map_err(|_| wrong())?;
     }
     if total == 0 || total > 14 * 24 * 60 {
-        return bad(format!("duration {s:?} must be between 1 minute and 14 days"));
+        return bad(format!(
+            "duration {s:?} must be between 1 minute and 14 days"
+        ));
     }
     Ok(total as u32)
 }
@@ -220,7 +228,10 @@ mod tests {
     fn rrules_are_checked() {
         let tz = time_zone("America/Toronto").unwrap();
         let (local, _) = start("2026-12-03T15:00", tz).unwrap();
-        assert_eq!(rrule("FREQ=MONTHLY;BYDAY=1TH", local, tz).unwrap(), "FREQ=MONTHLY;BYDAY=1TH");
+        assert_eq!(
+            rrule("FREQ=MONTHLY;BYDAY=1TH", local, tz).unwrap(),
+            "FREQ=MONTHLY;BYDAY=1TH"
+        );
         assert!(rrule("FREQ=SOMETIMES", local, tz).is_err());
     }
 
@@ -229,7 +240,10 @@ mod tests {
         assert!(link("https://example.org/x").is_ok());
         assert!(link("javascript:alert(1)").is_err());
         assert!(link("not a url").is_err());
-        assert_eq!(topics(&["Housing ".into(), "housing".into()]).unwrap(), vec!["housing"]);
+        assert_eq!(
+            topics(&["Housing ".into(), "housing".into()]).unwrap(),
+            vec!["housing"]
+        );
         assert!(topics(&["".into()]).is_err());
     }
 }

@@ -127,7 +127,8 @@ impl fmt::Debug for OpHash {
 impl FromStr for OpHash {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        let v = hex::decode(s.trim()).map_err(|_| invalid("op hash", s, "expected 64 hex digits"))?;
+        let v =
+            hex::decode(s.trim()).map_err(|_| invalid("op hash", s, "expected 64 hex digits"))?;
         let a: [u8; 32] = v
             .try_into()
             .map_err(|_| invalid("op hash", s, "expected 64 hex digits"))?;
@@ -237,7 +238,13 @@ impl FromStr for DocKind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| invalid("document kind", s, "expected community, resource, consult or event"))
+            .ok_or_else(|| {
+                invalid(
+                    "document kind",
+                    s,
+                    "expected community, resource, consult or event",
+                )
+            })
     }
 }
 
@@ -278,7 +285,10 @@ impl DocId {
             return Err(bad());
         }
         let kind = DocKind::from_tag(key[0]).ok_or_else(bad)?;
-        Ok(Self::new(kind, key[1..].try_into().expect("length checked")))
+        Ok(Self::new(
+            kind,
+            key[1..].try_into().expect("length checked"),
+        ))
     }
 }
 
@@ -313,7 +323,13 @@ impl FromStr for DocId {
         let kind = DocKind::ALL
             .into_iter()
             .find(|k| k.id_prefix() == prefix)
-            .ok_or_else(|| invalid("id", s, format!("unknown prefix {prefix:?}; ids start with com_, res_, cst_ or evt_")))?;
+            .ok_or_else(|| {
+                invalid(
+                    "id",
+                    s,
+                    format!("unknown prefix {prefix:?}; ids start with com_, res_, cst_ or evt_"),
+                )
+            })?;
         let v = bs58::decode(body)
             .into_vec()
             .map_err(|_| invalid("id", s, "not base58 after the prefix"))?;
@@ -361,8 +377,9 @@ macro_rules! id_codecs {
 
         impl autosurgeon::Hydrate for $t {
             fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
-                s.parse()
-                    .map_err(|e: IdError| autosurgeon::HydrateError::unexpected("an id", e.to_string()))
+                s.parse().map_err(|e: IdError| {
+                    autosurgeon::HydrateError::unexpected("an id", e.to_string())
+                })
             }
         }
     };
@@ -373,26 +390,21 @@ fn array32(what: &'static str, b: &[u8]) -> Result<[u8; 32], IdError> {
         .map_err(|_| invalid(what, &hex::encode(b), "expected 32 bytes"))
 }
 
-id_codecs!(
-    NodeId,
-    |n: &NodeId| n.0.to_vec(),
-    |b: &[u8]| NodeId::from_public_key(array32("node id", b)?)
-);
-id_codecs!(
-    OpHash,
-    |n: &OpHash| n.0.to_vec(),
-    |b: &[u8]| array32("op hash", b).map(OpHash)
-);
+id_codecs!(NodeId, |n: &NodeId| n.0.to_vec(), |b: &[u8]| {
+    NodeId::from_public_key(array32("node id", b)?)
+});
+id_codecs!(OpHash, |n: &OpHash| n.0.to_vec(), |b: &[u8]| array32(
+    "op hash", b
+)
+.map(OpHash));
 id_codecs!(
     FederationId,
     |n: &FederationId| n.0.to_vec(),
     |b: &[u8]| array32("federation id", b).map(FederationId)
 );
-id_codecs!(
-    DocId,
-    |n: &DocId| n.to_key().to_vec(),
-    |b: &[u8]| DocId::from_key(b)
-);
+id_codecs!(DocId, |n: &DocId| n.to_key().to_vec(), |b: &[u8]| {
+    DocId::from_key(b)
+});
 
 impl Serialize for DocKind {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -420,7 +432,10 @@ mod tests {
         assert_eq!(DocId::from_key(&id.to_key()).unwrap(), id);
         let err = s.replacen("res_", "xyz_", 1).parse::<DocId>().unwrap_err();
         assert!(err.to_string().contains("unknown prefix"), "{err}");
-        assert!("res_0OIl".parse::<DocId>().is_err(), "0, O, I, l are not base58");
+        assert!(
+            "res_0OIl".parse::<DocId>().is_err(),
+            "0, O, I, l are not base58"
+        );
     }
 
     #[test]

@@ -144,7 +144,11 @@ pub fn invite_proof_message(federation: &FederationId, joiner: &NodeId) -> Vec<u
 impl RosterOp {
     /// Encodes and signs the op. `key` must be the op's author.
     pub fn sign(&self, key: &NodeKey) -> SignedRosterOp {
-        assert_eq!(self.author, key.node_id(), "a roster op is signed by its author");
+        assert_eq!(
+            self.author,
+            key.node_id(),
+            "a roster op is signed by its author"
+        );
         let payload = postcard::to_allocvec(self).expect("roster ops always encode");
         let hash = hash_payload(&payload);
         SignedRosterOp {
@@ -201,8 +205,13 @@ impl SignedRosterOp {
             return Err(RosterError::TooLarge(self.payload.len()));
         }
         let hash = self.hash();
-        keys::verify(&self.author, Domain::Roster, hash.as_bytes(), &self.signature)
-            .map_err(|_| RosterError::BadSignature)?;
+        keys::verify(
+            &self.author,
+            Domain::Roster,
+            hash.as_bytes(),
+            &self.signature,
+        )
+        .map_err(|_| RosterError::BadSignature)?;
         let op: RosterOp = postcard::from_bytes(&self.payload)
             .map_err(|e| RosterError::Malformed(e.to_string()))?;
         if op.author != self.author {
@@ -381,7 +390,13 @@ impl RosterState {
     fn apply(&mut self, v: &VerifiedRosterOp) -> Result<(), &'static str> {
         let op = &v.op;
         let author = op.author;
-        if let RosterOpBody::Genesis { name, charter, profile, .. } = &op.body {
+        if let RosterOpBody::Genesis {
+            name,
+            charter,
+            profile,
+            ..
+        } = &op.body
+        {
             if v.hash != self.federation.genesis_hash() {
                 return Err("genesis of another federation");
             }
@@ -442,7 +457,11 @@ impl RosterState {
                 if invite.used_by.is_some() {
                     return Err("invite already used");
                 }
-                if self.members.get(joiner).is_some_and(|m| m.status == MemberStatus::Active) {
+                if self
+                    .members
+                    .get(joiner)
+                    .is_some_and(|m| m.status == MemberStatus::Active)
+                {
                     return Err("joiner is already an active member");
                 }
                 invite.used_by = Some(*joiner);
@@ -504,7 +523,9 @@ impl RosterState {
                 self.settle_proposals();
             }
             RosterOpBody::SetRole { target, role } => {
-                let current = self.member(target).filter(|m| m.status == MemberStatus::Active);
+                let current = self
+                    .member(target)
+                    .filter(|m| m.status == MemberStatus::Active);
                 let Some(current) = current else {
                     return Err("target is not an active member");
                 };
@@ -556,7 +577,10 @@ impl RosterState {
                     .filter(|m| m.role == Role::Member && m.node != p.target)
                     .map(|m| m.node)
                     .collect();
-                let votes = electorate.iter().filter(|n| p.endorsers.contains(n)).count();
+                let votes = electorate
+                    .iter()
+                    .filter(|n| p.endorsers.contains(n))
+                    .count();
                 (!electorate.is_empty() && votes * 2 > electorate.len()).then_some(*h)
             });
             let Some(h) = carried else { return };

@@ -186,7 +186,9 @@ pub fn check_document_rule(
                 fail("the header names another federation")
             } else if after.creator != *author {
                 fail("the header's creator is not the change's author")
-            } else if after.schema_version == 0 || after.schema_version > crate::docs::SCHEMA_VERSION {
+            } else if after.schema_version == 0
+                || after.schema_version > crate::docs::SCHEMA_VERSION
+            {
                 fail("unsupported schema version")
             } else {
                 Ok(())

@@ -34,10 +34,16 @@ fn removal_takes_effect_at_a_strict_majority_of_the_other_members() {
     let state = log.state();
     let entry = state.member(&d.node_id()).unwrap();
     assert_eq!(entry.status, MemberStatus::Removed);
-    assert_eq!(entry.removal_reason.as_deref(), Some("unresponsive for a year"));
+    assert_eq!(
+        entry.removal_reason.as_deref(),
+        Some("unresponsive for a year")
+    );
     // Removed nodes can do nothing further.
     apply(&mut log, &d, RosterOpBody::Leave);
-    assert_eq!(log.state().member(&d.node_id()).unwrap().status, MemberStatus::Removed);
+    assert_eq!(
+        log.state().member(&d.node_id()).unwrap().status,
+        MemberStatus::Removed
+    );
 }
 
 #[test]
@@ -46,7 +52,10 @@ fn leaving_sticks_and_only_a_new_invite_brings_a_node_back() {
     let (mut log, _) = found(&a);
     admit(&mut log, &a, &b, Role::Member);
     apply(&mut log, &b, RosterOpBody::Leave);
-    assert_eq!(log.state().member(&b.node_id()).unwrap().status, MemberStatus::Left);
+    assert_eq!(
+        log.state().member(&b.node_id()).unwrap().status,
+        MemberStatus::Left
+    );
     // B's own ops after leaving are skipped: it cannot re-admit itself or invite.
     apply(
         &mut log,
@@ -61,7 +70,10 @@ fn leaving_sticks_and_only_a_new_invite_brings_a_node_back() {
     admit(&mut log, &a, &b, Role::Peripheral);
     let state = log.state();
     let entry = state.member(&b.node_id()).unwrap();
-    assert_eq!((entry.status, entry.role), (MemberStatus::Active, Role::Peripheral));
+    assert_eq!(
+        (entry.status, entry.role),
+        (MemberStatus::Active, Role::Peripheral)
+    );
 }
 
 #[test]
@@ -97,7 +109,10 @@ fn an_invite_admits_once() {
     }
     let state = log.state();
     assert!(state.is_active(&b.node_id()));
-    assert!(state.member(&c.node_id()).is_none(), "second use of the invite was skipped");
+    assert!(
+        state.member(&c.node_id()).is_none(),
+        "second use of the invite was skipped"
+    );
 }
 
 #[test]
@@ -146,7 +161,10 @@ fn tampered_or_misattributed_roster_ops_are_refused() {
     assert_eq!(tampered.verify().unwrap_err(), RosterError::BadSignature);
     let mut misattributed = good.clone();
     misattributed.author = b.node_id();
-    assert_eq!(misattributed.verify().unwrap_err(), RosterError::BadSignature);
+    assert_eq!(
+        misattributed.verify().unwrap_err(),
+        RosterError::BadSignature
+    );
     let huge = SignedRosterOp {
         payload: vec![0; MAX_ROSTER_OP_BYTES + 1],
         ..good
@@ -170,7 +188,10 @@ fn random_history(seed: u64, len: usize) -> (FederationId, Vec<SignedRosterOp>) 
     let mut proposals = vec![];
     for _ in 0..len {
         let state = log.state();
-        let active: Vec<&NodeKey> = keys.iter().filter(|k| state.is_active(&k.node_id())).collect();
+        let active: Vec<&NodeKey> = keys
+            .iter()
+            .filter(|k| state.is_active(&k.node_id()))
+            .collect();
         let author = if rng.random_bool(0.85) && !active.is_empty() {
             active[rng.random_range(0..active.len())]
         } else {
@@ -178,7 +199,11 @@ fn random_history(seed: u64, len: usize) -> (FederationId, Vec<SignedRosterOp>) 
         };
         let target = keys[rng.random_range(0..keys.len())].node_id();
         let invite = &invites[rng.random_range(0..invites.len())];
-        let role = if rng.random_bool(0.7) { Role::Member } else { Role::Peripheral };
+        let role = if rng.random_bool(0.7) {
+            Role::Member
+        } else {
+            Role::Peripheral
+        };
         let body = match rng.random_range(0..8) {
             0 | 1 => RosterOpBody::Invite {
                 invite_key: *invite.node_id().as_bytes(),
@@ -218,7 +243,10 @@ fn random_history(seed: u64, len: usize) -> (FederationId, Vec<SignedRosterOp>) 
             body,
         }
         .sign(author);
-        if matches!(signed.verify().unwrap().op.body, RosterOpBody::ProposeRemoval { .. }) {
+        if matches!(
+            signed.verify().unwrap().op.body,
+            RosterOpBody::ProposeRemoval { .. }
+        ) {
             proposals.push(signed.hash());
         }
         log.insert(signed.verify().unwrap()).unwrap();

@@ -61,7 +61,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Show { id, json } => {
-            let v = client.get(&format!("/communities/{}", segment(&id))).await?;
+            let v = client
+                .get(&format!("/communities/{}", segment(&id)))
+                .await?;
             if json {
                 output::json(&v);
             } else {

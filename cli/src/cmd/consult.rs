@@ -59,8 +59,16 @@ fn show(v: &Value) {
             ("created_at", "opened"),
         ],
     );
-    let replies = v.get("replies").and_then(Value::as_array).cloned().unwrap_or_default();
-    println!("\n{} repl{}", replies.len(), if replies.len() == 1 { "y" } else { "ies" });
+    let replies = v
+        .get("replies")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    println!(
+        "\n{} repl{}",
+        replies.len(),
+        if replies.len() == 1 { "y" } else { "ies" }
+    );
     for r in replies {
         println!(
             "\n— {} at {}",
@@ -96,7 +104,10 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
         }
         Command::Reply { id, text } => {
             let v = client
-                .post(&format!("/consults/{}/replies", segment(&id)), &json!({ "text": text }))
+                .post(
+                    &format!("/consults/{}/replies", segment(&id)),
+                    &json!({ "text": text }),
+                )
                 .await?;
             let n = v.get("reply_count").and_then(Value::as_u64).unwrap_or(0);
             println!(
@@ -117,7 +128,12 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             } else {
                 output::table(
                     &v,
-                    &[("id", "ID"), ("status", "STATUS"), ("reply_count", "REPLIES"), ("title", "TITLE")],
+                    &[
+                        ("id", "ID"),
+                        ("status", "STATUS"),
+                        ("reply_count", "REPLIES"),
+                        ("title", "TITLE"),
+                    ],
                 );
             }
             Ok(())

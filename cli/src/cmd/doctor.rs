@@ -17,7 +17,8 @@ pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
     let dir = DataDir::new(data);
     let key = dir.load_key()?;
     let config = dir.load_config()?;
-    let store = Store::open(&dir.store_path()).context("open the store (stop `copnet up` first)")?;
+    let store =
+        Store::open(&dir.store_path()).context("open the store (stop `copnet up` first)")?;
     let replica = Replica::open(
         key,
         Profile {

@@ -74,7 +74,12 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             } else {
                 output::table(
                     &v,
-                    &[("id", "ID"), ("start", "START"), ("tz", "TIME ZONE"), ("title", "TITLE")],
+                    &[
+                        ("id", "ID"),
+                        ("start", "START"),
+                        ("tz", "TIME ZONE"),
+                        ("title", "TITLE"),
+                    ],
                 );
             }
             Ok(())

@@ -19,7 +19,10 @@ pub struct Args {
 }
 
 pub fn run(data: &Path, a: Args) -> anyhow::Result<()> {
-    let mut config = Config::new(a.org.trim().to_owned(), a.sector.map(|s| s.trim().to_owned()));
+    let mut config = Config::new(
+        a.org.trim().to_owned(),
+        a.sector.map(|s| s.trim().to_owned()),
+    );
     config.http = a.http;
     let key = DataDir::new(data)
         .init(&config)

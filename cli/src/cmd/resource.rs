@@ -109,7 +109,12 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             } else {
                 output::table(
                     &v,
-                    &[("id", "ID"), ("kind", "KIND"), ("title", "TITLE"), ("topics", "TOPICS")],
+                    &[
+                        ("id", "ID"),
+                        ("kind", "KIND"),
+                        ("title", "TITLE"),
+                        ("topics", "TOPICS"),
+                    ],
                 );
             }
             Ok(())
@@ -146,7 +151,10 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 edit.insert("topics".into(), json!(topics));
             }
             let v = client
-                .patch(&format!("/resources/{}", segment(&id)), &Value::Object(edit))
+                .patch(
+                    &format!("/resources/{}", segment(&id)),
+                    &Value::Object(edit),
+                )
                 .await?;
             output::block(&v, SHOW);
             Ok(())

@@ -33,9 +33,14 @@ pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
             output::field(f, "id"),
             output::field(f, "role")
         ),
-        None => println!("  federation: none yet (create one with `copnet federation create NAME`)"),
+        None => {
+            println!("  federation: none yet (create one with `copnet federation create NAME`)")
+        }
     }
-    let peers = v.get("peers").and_then(|p| p.as_array()).map_or(0, Vec::len);
+    let peers = v
+        .get("peers")
+        .and_then(|p| p.as_array())
+        .map_or(0, Vec::len);
     println!("       peers: {peers}");
     Ok(())
 }

@@ -35,8 +35,8 @@ pub struct ApiState {
 
 /// The API router, with auth and limits.
 pub fn router(state: ApiState) -> Router {
-    let authed = routes::authed()
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let authed =
+        routes::authed().route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest(
             "/api/v1",

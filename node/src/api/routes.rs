@@ -118,7 +118,9 @@ async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult {
         .transpose()
         .map_err(|e| ApiError::invalid(e.0))?;
     let r = s.replica.clone();
-    Ok(rows(blocking(move || r.list(kind, community.as_ref())).await?))
+    Ok(rows(
+        blocking(move || r.list(kind, community.as_ref())).await?,
+    ))
 }
 
 async fn show(s: ApiState, kind: DocKind, id: String) -> ApiResult {
@@ -169,7 +171,9 @@ async fn edit_resource(
     ApiJson(edit): ApiJson<ResourceEdit>,
 ) -> ApiResult {
     let r = s.replica.clone();
-    Ok(Json(blocking(move || r.edit_resource(&id, edit)).await?.view))
+    Ok(Json(
+        blocking(move || r.edit_resource(&id, edit)).await?.view,
+    ))
 }
 
 async fn list_consults(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult {
@@ -194,7 +198,9 @@ async fn reply_consult(
     ApiJson(input): ApiJson<NewReply>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let r = s.replica.clone();
-    Ok(created(blocking(move || r.reply_consult(&id, input)).await?))
+    Ok(created(
+        blocking(move || r.reply_consult(&id, input)).await?,
+    ))
 }
 
 async fn list_events(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult {

@@ -107,7 +107,8 @@ pub fn resource_change(
         topics: vec![],
         updated_at_ms: 0,
     };
-    let mut am = AutoCommit::new().with_actor(ActorId::for_process(author.node_id()).to_automerge());
+    let mut am =
+        AutoCommit::new().with_actor(ActorId::for_process(author.node_id()).to_automerge());
     autosurgeon::reconcile(&mut am, &doc).unwrap();
     am.commit_with(CommitOptions::default().with_message(roster_heads_message(roster_heads)));
     let change = am.get_last_local_change().unwrap();

@@ -1,0 +1,347 @@
+//! The HTTP API against a real node on 127.0.0.1:0: authentication, error format, and that a
+//! refused request writes nothing.
+
+use copnet_node::{Node, NodeOptions};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct TestNode {
+    node: Node,
+    http: reqwest::Client,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::start(NodeOptions {
+            data: dir.path().join("node"),
+            org: Some("Northside Family Support".into()),
+            sector: None,
+            http: Some("127.0.0.1:0".parse().unwrap()),
+        })
+        .await
+        .unwrap();
+        let base = format!("http://{}/api/v1", node.http_addr());
+        Self {
+            node,
+            http: reqwest::Client::new(),
+            base,
+            _dir: dir,
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(self.node.token())
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.req(method, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn docs(&self) -> u64 {
+        self.get("/status").await.1["docs"].as_u64().unwrap()
+    }
+
+    /// A federation and a community, ready for content.
+    async fn with_community(&self) -> String {
+        let (s, _) = self
+            .post("/federation", json!({ "name": "Test federation" }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, c) = self
+            .post("/communities", json!({ "name": "Resettlement practice" }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        c["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(
+        !msg.is_empty() && !msg.contains('\n'),
+        "one-line message: {msg:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_endpoint_but_health_needs_the_token() {
+    let t = TestNode::start().await;
+    let health = t
+        .http
+        .get(format!("{}/health", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    for (method, path) in [
+        ("GET", "/status"),
+        ("GET", "/communities"),
+        ("POST", "/communities"),
+        ("GET", "/resources"),
+        ("POST", "/federation"),
+    ] {
+        let m: reqwest::Method = method.parse().unwrap();
+        let none = t
+            .http
+            .request(m.clone(), format!("{}{}", t.base, path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            none.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a token"
+        );
+        assert_error(&none.json().await.unwrap(), "unauthorized");
+        let wrong = t
+            .http
+            .request(m, format!("{}{}", t.base, path))
+            .bearer_auth("0".repeat(64))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            wrong.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with a wrong token"
+        );
+    }
+    t.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_json_error_and_write_nothing() {
+    let t = TestNode::start().await;
+    let community = t.with_community().await;
+    let before = t.docs().await;
+
+    // Malformed JSON.
+    let resp = t
+        .req(reqwest::Method::POST, "/resources")
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_error(&resp.json().await.unwrap(), "bad_request");
+
+    // No JSON content type.
+    let resp = t
+        .req(reqwest::Method::POST, "/communities")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+
+    // Unknown field: a typo must not be silently dropped.
+    let (s, b) = t
+        .post(
+            "/resources",
+            json!({ "community": community, "title": "T", "kind": "tool", "tittle": "x" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    let cases = [
+        (
+            "/resources",
+            json!({ "community": community, "title": "  ", "kind": "tool" }),
+            "title must not be empty",
+        ),
+        (
+            "/resources",
+            json!({ "community": community, "title": "T", "kind": "poem" }),
+            "unknown resource kind",
+        ),
+        (
+            "/resources",
+            json!({ "community": community, "title": "T", "kind": "tool", "url": "javascript:alert(1)" }),
+            "http",
+        ),
+        (
+            "/resources",
+            json!({ "community": "com_2zYhBWw6JdnrVRdCGHDbmD", "title": "T", "kind": "tool" }),
+            "no community",
+        ),
+        (
+            "/resources",
+            json!({ "community": "res_2zYhBWw6JdnrVRdCGHDbmD", "title": "T", "kind": "tool" }),
+            "community id was expected",
+        ),
+        (
+            "/consults",
+            json!({ "community": community, "title": "T", "question": "", "summary": "S" }),
+            "question must not be empty",
+        ),
+        (
+            "/events",
+            json!({ "community": community, "title": "T", "start": "2026-12-03 3pm", "tz": "America/Toronto", "duration": "60m" }),
+            "2026-12-03T15:00",
+        ),
+        (
+            "/events",
+            json!({ "community": community, "title": "T", "start": "2026-12-03T15:00", "tz": "Toronto", "duration": "60m" }),
+            "time zone",
+        ),
+        (
+            "/events",
+            json!({ "community": community, "title": "T", "start": "2026-12-03T15:00", "tz": "America/Toronto", "duration": "forever" }),
+            "duration",
+        ),
+        (
+            "/events",
+            json!({ "community": community, "title": "T", "start": "2026-12-03T15:00", "tz": "America/Toronto", "duration": "1h", "rrule": "FREQ=NEVER" }),
+            "rrule",
+        ),
+    ];
+    for (path, body, needle) in cases {
+        let (s, b) = t.post(path, body.clone()).await;
+        assert!(s.is_client_error(), "{path} {body} → {s}");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains(needle),
+            "{path} {body}: {b} should mention {needle:?}"
+        );
+    }
+
+    // Unknown ids and endpoints.
+    let (s, b) = t.get("/resources/res_2zYhBWw6JdnrVRdCGHDbmD").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&b, "not_found");
+    let (s, _) = t.get("/consults/nonsense").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, b) = t.get("/nowhere").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&b, "not_found");
+    let (s, b) = t.call(reqwest::Method::DELETE, "/status", None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{b}");
+
+    // Oversized body.
+    let huge = json!({ "name": "x".repeat(2 * 1024 * 1024) });
+    let (s, b) = t.post("/communities", huge).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+
+    assert_eq!(t.docs().await, before, "refused requests wrote nothing");
+    t.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn content_needs_a_federation_and_a_federation_is_founded_once() {
+    let t = TestNode::start().await;
+    let (s, b) = t.post("/communities", json!({ "name": "Early" })).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_error(&b, "no_federation");
+    let (s, f) = t.post("/federation", json!({ "name": "First" })).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(f["id"].as_str().unwrap().starts_with("fed_"));
+    let (s, b) = t.post("/federation", json!({ "name": "Second" })).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_error(&b, "already_in_federation");
+    let (_, status) = t.get("/status").await;
+    assert_eq!(status["federation"]["name"], "First");
+    assert_eq!(status["federation"]["role"], "member");
+    t.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn documents_round_trip_through_the_api() {
+    let t = TestNode::start().await;
+    let community = t.with_community().await;
+    let (s, r) = t
+        .post(
+            "/resources",
+            json!({ "community": community, "title": "Safety planning template", "kind": "template",
+                    "topics": ["Safety", "safety", "planning"], "url": "https://example.org/plan" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["topics"], json!(["safety", "planning"]));
+    let id = r["id"].as_str().unwrap();
+
+    let (s, e) = t
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/resources/{id}"),
+            Some(json!({ "summary": "Two pages", "url": "" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["summary"], "Two pages");
+    assert_eq!(e["url"], Value::Null);
+    assert_eq!(e["title"], "Safety planning template");
+
+    let (s, c) = t
+        .post("/consults", json!({ "community": community, "title": "Re-entry housing", "question": "Who to call first?", "summary": "A young person leaves custody next week." }))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(c["audience"], "members", "consults default to members");
+    let cid = c["id"].as_str().unwrap();
+    for text in [
+        "Start with the housing worker",
+        "Check the benefits timeline",
+    ] {
+        let (s, _) = t
+            .post(&format!("/consults/{cid}/replies"), json!({ "text": text }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (_, shown) = t.get(&format!("/consults/{cid}")).await;
+    assert_eq!(shown["reply_count"], 2);
+    assert_eq!(shown["replies"][1]["text"], "Check the benefits timeline");
+
+    let (_, listed) = t.get(&format!("/resources?community={community}")).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (s, _) = t.get("/resources?community=garbage").await;
+    assert!(s.is_client_error());
+    t.node.shutdown().await;
+}
+
+#[tokio::test]
+async fn caches_rebuild_from_the_signed_changes() {
+    let t = TestNode::start().await;
+    let community = t.with_community().await;
+    for i in 0..5 {
+        let (s, _) = t
+            .post("/resources", json!({ "community": community, "title": format!("Guide {i}"), "kind": "research" }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (_, before) = t.get("/resources").await;
+    let replica = t.node.replica().clone();
+    let report = tokio::task::spawn_blocking(move || replica.rebuild())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.documents, 6);
+    assert_eq!(report.invalid_changes, 0);
+    let (_, after) = t.get("/resources").await;
+    assert_eq!(before, after);
+    t.node.shutdown().await;
+}
