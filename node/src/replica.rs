@@ -4,8 +4,10 @@
 //! A local write goes: check the input → refuse if this node may not write → load the document →
 //! edit it with autosurgeon → commit one automerge change that cites the current roster heads →
 //! sign it → run the same validity rule a remote node would run → render the index row → commit
-//! change, signature, index and cache in one batch and flush → acknowledge. Writes are serialised
-//! by one lock so that a document's (actor, seq) pairs are never reused.
+//! change, signature, index and cache in one atomic batch → release the lock → wait until a flush
+//! covers the batch → acknowledge. Writes are serialised by one lock so that a document's
+//! (actor, seq) pairs are never reused; the fsync happens outside it, so concurrent writers share
+//! one (group commit, see `Store::wait_durable`).
 //!
 //! The methods here block on disk I/O; async callers run them on the blocking pool.
 
@@ -25,9 +27,9 @@ use copnet_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::store::{DocEntry, Store, StoreError, StoredChange, WriteBatch};
+use crate::store::{DocEntry, Store, StoreError, StoredChange, Ticket, WriteBatch};
 use crate::validate::{self, InputError, MAX_LONG_TEXT, MAX_SHORT_TEXT};
-use crate::views;
+use crate::views::{self, Render, Rendered};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -395,27 +397,55 @@ impl Replica {
 
     fn require_community(&self, s: &str) -> Result<DocId> {
         let id = parse_id(s, DocKind::Community)?;
-        self.get(&id)?;
+        self.require(&id)?;
         Ok(id)
     }
 
-    fn create<T: Reconcile>(&self, id: DocId, value: &T) -> Result<DocEntry> {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let fed = self.writable()?;
-        let mut doc = AutoCommit::new().with_actor(self.actor.to_automerge());
-        reconcile(&mut doc, value).map_err(|e| ReplicaError::Damaged {
-            id,
-            why: e.to_string(),
-        })?;
-        self.commit_local(id, fed, &mut doc, None)
+    /// Fails with NotFound unless `id` is on this node.
+    fn require(&self, id: &DocId) -> Result<()> {
+        if self.store.has_doc(id)? {
+            Ok(())
+        } else {
+            Err(ReplicaError::NotFound {
+                kind: id.kind().as_str(),
+                id: id.to_string(),
+            })
+        }
     }
 
-    fn edit<T: Hydrate + Reconcile>(
+    fn create<T: Reconcile + Render>(&self, id: DocId, value: &T) -> Result<DocEntry> {
+        let (entry, ticket) = {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let fed = self.writable()?;
+            let mut doc = AutoCommit::new().with_actor(self.actor.to_automerge());
+            reconcile(&mut doc, value).map_err(|e| ReplicaError::Damaged {
+                id,
+                why: e.to_string(),
+            })?;
+            self.commit_local(id, fed, &mut doc, None, Rendered::of(value))?
+        };
+        self.store.wait_durable(ticket)?;
+        Ok(entry)
+    }
+
+    fn edit<T: Hydrate + Reconcile + Render>(
         &self,
         id: DocId,
         f: impl FnOnce(&mut T) -> Result<()>,
     ) -> Result<DocEntry> {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (entry, ticket) = {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            self.edit_locked(id, f)?
+        };
+        self.store.wait_durable(ticket)?;
+        Ok(entry)
+    }
+
+    fn edit_locked<T: Hydrate + Reconcile + Render>(
+        &self,
+        id: DocId,
+        f: impl FnOnce(&mut T) -> Result<()>,
+    ) -> Result<(DocEntry, Ticket)> {
         let fed = self.writable()?;
         let mut doc = self.load(&id)?;
         let before = docs::read_header(&doc).map_err(|e| ReplicaError::Damaged {
@@ -431,22 +461,36 @@ impl Replica {
             id,
             why: e.to_string(),
         })?;
-        self.commit_local(id, fed, &mut doc, before)
+        self.commit_local(id, fed, &mut doc, before, Rendered::of(&value))
     }
 
-    /// Commits the pending edits of `doc` as one signed change and stores it durably.
+    /// Commits the pending edits of `doc` as one signed change and applies it to the store. The
+    /// caller holds the writer lock, releases it, then waits on the ticket before acknowledging.
+    /// `rendered` is the typed value the edits reconciled, rendered.
     fn commit_local(
         &self,
         id: DocId,
         fed: FederationId,
         doc: &mut AutoCommit,
         before: Option<Header>,
-    ) -> Result<DocEntry> {
-        let heads = self
-            .roster_read()
-            .as_ref()
-            .map(|l| l.heads())
-            .ok_or(ReplicaError::NoFederation)?;
+        rendered: Rendered,
+    ) -> Result<(DocEntry, Ticket)> {
+        // The heads to cite, and the check that this node may write at exactly those heads, in
+        // one read of the roster: validity rule 3 for our own change.
+        let heads = {
+            let guard = self.roster_read();
+            let log = guard.as_ref().ok_or(ReplicaError::NoFederation)?;
+            let heads = log.heads();
+            let state = log.state_at(&heads).expect("current heads are known");
+            if !state.can_write(&self.node_id) {
+                return Err(if state.is_active(&self.node_id) {
+                    ReplicaError::ReadOnly
+                } else {
+                    ReplicaError::NotActive
+                });
+            }
+            heads
+        };
         let now = now_ms();
         let committed = doc.commit_with(
             CommitOptions::default()
@@ -454,37 +498,40 @@ impl Replica {
                 .with_time(now / 1000),
         );
         if committed.is_none() {
-            // Nothing changed (an edit that set every field to its current value).
-            return self.get(&id);
+            // Nothing changed (an edit that set every field to its current value); wait for
+            // whatever is in flight so that what we return is durable.
+            return Ok((self.get(&id)?, self.store.apply(WriteBatch::new())?));
         }
         let change = doc
             .get_last_local_change()
             .expect("a change was just committed");
+        // Rules 1 and 2 hold by construction: we hash and sign the change ourselves. Debug builds
+        // check the whole rule anyway, exactly as a remote node would.
         let signed = SignedChange::sign(&change, &self.key);
-        // Local writes pass the same rule as remote ones: nothing unsigned or invalid is stored.
-        {
-            let guard = self.roster_read();
-            let log = guard.as_ref().ok_or(ReplicaError::NoFederation)?;
-            match validate_change(&signed, Some(&change.hash()), log)? {
-                Verdict::Valid(_) => {}
-                Verdict::Pending { .. } => unreachable!("a local change cites known heads"),
-            }
-        }
-        let (header, updated, view) =
-            views::render(id.kind(), doc).map_err(|e| ReplicaError::Damaged {
-                id,
-                why: e.to_string(),
-            })?;
-        check_document_rule(&id, &fed, &self.node_id, before.as_ref(), Some(&header))?;
+        debug_assert!(matches!(
+            validate_change(
+                &signed,
+                Some(&change.hash()),
+                self.roster_read().as_ref().expect("in a federation")
+            ),
+            Ok(Verdict::Valid(_))
+        ));
+        check_document_rule(
+            &id,
+            &fed,
+            &self.node_id,
+            before.as_ref(),
+            Some(&rendered.header),
+        )?;
         let entry = DocEntry {
             id,
-            community: header.community,
-            audience: header.audience,
-            creator: header.creator,
-            created_at_ms: header.created_at_ms,
-            updated_at_ms: updated,
+            community: rendered.header.community,
+            audience: rendered.header.audience,
+            creator: rendered.header.creator,
+            created_at_ms: rendered.header.created_at_ms,
+            updated_at_ms: rendered.updated_at_ms,
             heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
-            view,
+            view: rendered.view,
         };
         let mut batch = WriteBatch::new();
         batch.put_change(
@@ -496,9 +543,9 @@ impl Replica {
             },
         );
         batch.put_doc(&entry, doc.save());
-        self.store.commit(batch)?;
+        let ticket = self.store.apply(batch)?;
         tracing::debug!(doc = %id, change = %change.hash(), "stored local change");
-        Ok(entry)
+        Ok((entry, ticket))
     }
 
     pub fn create_community(&self, input: NewCommunity) -> Result<DocEntry> {
@@ -598,7 +645,7 @@ impl Replica {
                 InputError("nothing to change: give at least one field to edit".into()).into(),
             );
         }
-        self.get(&id)?;
+        self.require(&id)?;
         self.edit(id, |r: &mut Resource| {
             let before = r.clone();
             if let Some(t) = title {
@@ -650,7 +697,7 @@ impl Replica {
     pub fn reply_consult(&self, id: &str, input: NewReply) -> Result<DocEntry> {
         let id = parse_id(id, DocKind::Consult)?;
         let text = validate::required_text("reply", &input.text, MAX_LONG_TEXT)?;
-        self.get(&id)?;
+        self.require(&id)?;
         let author = self.node_id;
         self.edit(id, |c: &mut Consult| {
             if c.status == ConsultStatus::Closed {
@@ -733,11 +780,14 @@ impl Replica {
                     id,
                     why: e.to_string(),
                 })?;
-            let (header, updated, view) =
-                views::render(id.kind(), &doc).map_err(|e| ReplicaError::Damaged {
-                    id,
-                    why: e.to_string(),
-                })?;
+            let Rendered {
+                header,
+                updated_at_ms: updated,
+                view,
+            } = views::render(id.kind(), &doc).map_err(|e| ReplicaError::Damaged {
+                id,
+                why: e.to_string(),
+            })?;
             if header.id != id || header.federation != fed {
                 tracing::warn!(doc = %id, "skipping a document whose header names another document");
                 continue;

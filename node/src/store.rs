@@ -11,6 +11,7 @@
 //! §3.2 on sled with many trees.)
 
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
 
 use automerge::ChangeHash;
 use copnet_protocol::docs::Audience;
@@ -42,6 +43,10 @@ pub enum StoreError {
         "the store was written by a newer copnet (format {found}, this build reads {STORE_FORMAT})"
     )]
     TooNew { found: u32 },
+    #[error(
+        "an earlier flush to disk failed ({0}); the node stops accepting writes until it is restarted"
+    )]
+    FlushFailed(String),
 }
 
 /// The index row of one document: what listings need without loading the document.
@@ -142,11 +147,35 @@ fn corrupt(k: &[u8], why: impl ToString) -> StoreError {
     }
 }
 
+/// Proof that a batch was applied; [`Store::wait_durable`] turns it into "on disk".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "a write is not durable until wait_durable returns"]
+pub struct Ticket(u64);
+
+/// Group commit: writers apply their batches one after another, then share fsyncs. Whoever finds
+/// no flush running flushes everything applied so far; the others wait for a flush that covers
+/// their ticket. One fsync then acknowledges many writes.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<FlushState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct FlushState {
+    applied: u64,
+    durable: u64,
+    flushing: bool,
+    /// Once a flush fails, what is on disk is unknown: refuse every later acknowledgement.
+    failed: Option<String>,
+}
+
 /// The node's store. Cheap to clone; clones share the database.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     data: sled::Tree,
+    group: Arc<GroupCommit>,
 }
 
 impl Store {
@@ -167,7 +196,11 @@ impl Store {
                 other => StoreError::Sled(other),
             })?;
         let data = db.open_tree("copnet")?;
-        let store = Self { db, data };
+        let store = Self {
+            db,
+            data,
+            group: Arc::default(),
+        };
         match store.meta("format")? {
             None => {
                 let mut b = WriteBatch::new();
@@ -191,12 +224,56 @@ impl Store {
     /// Applies `batch` atomically and flushes it to disk. When this returns `Ok`, the write
     /// survives a crash.
     pub fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
+        let ticket = self.apply(batch)?;
+        self.wait_durable(ticket)
+    }
+
+    /// Applies `batch` atomically, visible to readers at once but not yet durable. Callers that
+    /// must order writes hold their own lock across `apply` and release it before
+    /// [`Store::wait_durable`], so that one fsync can cover many writers.
+    pub fn apply(&self, batch: WriteBatch) -> Result<Ticket, StoreError> {
+        if !batch.is_empty() {
+            self.data.apply_batch(batch.batch)?;
         }
-        self.data.apply_batch(batch.batch)?;
-        self.db.flush()?;
-        Ok(())
+        let mut st = self.group.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Numbered after the batch is in: a flush that starts after this sees it.
+        st.applied += 1;
+        Ok(Ticket(st.applied))
+    }
+
+    /// Blocks until everything applied up to `ticket` is on disk.
+    pub fn wait_durable(&self, ticket: Ticket) -> Result<(), StoreError> {
+        let mut st = self.group.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(why) = &st.failed {
+                return Err(StoreError::FlushFailed(why.clone()));
+            }
+            if st.durable >= ticket.0 {
+                return Ok(());
+            }
+            if !st.flushing {
+                st.flushing = true;
+                let target = st.applied;
+                drop(st);
+                let result = self.db.flush();
+                st = self.group.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.flushing = false;
+                match result {
+                    Ok(_) => st.durable = st.durable.max(target),
+                    Err(e) => {
+                        tracing::error!(error = %e, "flush to disk failed");
+                        st.failed = Some(e.to_string());
+                    }
+                }
+                self.group.flushed.notify_all();
+                continue;
+            }
+            st = self
+                .group
+                .flushed
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -247,6 +324,10 @@ impl Store {
             .get(&k)?
             .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&k, e)))
             .transpose()
+    }
+
+    pub fn has_doc(&self, id: &DocId) -> Result<bool, StoreError> {
+        Ok(self.data.contains_key(key(DOCS, &id.to_key()))?)
     }
 
     /// The cached automerge bytes of a document.

@@ -26,62 +26,122 @@ fn base(h: &Header, updated_at_ms: i64) -> Map<String, Value> {
     m
 }
 
-/// Hydrates `doc` as a `kind` document and renders it. Returns the header too.
-pub fn render(kind: DocKind, doc: &AutoCommit) -> Result<(Header, i64, Value), HydrateError> {
-    Ok(match kind {
-        DocKind::Community => {
-            let c: Community = hydrate(doc)?;
-            let mut m = base(&c.header, c.updated_at_ms);
-            m.insert("name".into(), json!(c.name));
-            m.insert("domain".into(), json!(c.domain));
-            m.insert("purpose".into(), json!(c.purpose));
-            m.insert("practice_focus".into(), json!(c.practice_focus));
-            (c.header, c.updated_at_ms, Value::Object(m))
-        }
-        DocKind::Resource => {
-            let r: Resource = hydrate(doc)?;
-            let mut m = base(&r.header, r.updated_at_ms);
-            m.insert("title".into(), json!(r.title));
-            m.insert("kind".into(), json!(r.kind));
-            m.insert("summary".into(), json!(r.summary));
-            m.insert("url".into(), json!(r.url));
-            m.insert("topics".into(), json!(r.topics));
-            (r.header, r.updated_at_ms, Value::Object(m))
-        }
-        DocKind::Consult => {
-            let c: Consult = hydrate(doc)?;
-            let mut m = base(&c.header, c.updated_at_ms);
-            m.insert("title".into(), json!(c.title));
-            m.insert("question".into(), json!(c.question));
-            m.insert("summary".into(), json!(c.summary));
-            m.insert("status".into(), json!(c.status));
-            let mut replies = c.replies.clone();
-            replies.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
-            let replies: Vec<Value> = replies
-                .iter()
-                .map(|r| {
-                    json!({
-                        "id": r.id,
-                        "author": r.author,
-                        "text": r.text,
-                        "created_at": rfc3339(r.created_at_ms),
-                    })
+/// A document kind that can render itself as its API view.
+pub trait Render {
+    fn header(&self) -> &Header;
+    fn updated_at_ms(&self) -> i64;
+    fn view(&self) -> Value;
+}
+
+impl Render for Community {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn updated_at_ms(&self) -> i64 {
+        self.updated_at_ms
+    }
+    fn view(&self) -> Value {
+        let mut m = base(&self.header, self.updated_at_ms);
+        m.insert("name".into(), json!(self.name));
+        m.insert("domain".into(), json!(self.domain));
+        m.insert("purpose".into(), json!(self.purpose));
+        m.insert("practice_focus".into(), json!(self.practice_focus));
+        Value::Object(m)
+    }
+}
+
+impl Render for Resource {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn updated_at_ms(&self) -> i64 {
+        self.updated_at_ms
+    }
+    fn view(&self) -> Value {
+        let mut m = base(&self.header, self.updated_at_ms);
+        m.insert("title".into(), json!(self.title));
+        m.insert("kind".into(), json!(self.kind));
+        m.insert("summary".into(), json!(self.summary));
+        m.insert("url".into(), json!(self.url));
+        m.insert("topics".into(), json!(self.topics));
+        Value::Object(m)
+    }
+}
+
+impl Render for Consult {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn updated_at_ms(&self) -> i64 {
+        self.updated_at_ms
+    }
+    fn view(&self) -> Value {
+        let mut m = base(&self.header, self.updated_at_ms);
+        m.insert("title".into(), json!(self.title));
+        m.insert("question".into(), json!(self.question));
+        m.insert("summary".into(), json!(self.summary));
+        m.insert("status".into(), json!(self.status));
+        let mut replies: Vec<_> = self.replies.iter().collect();
+        replies.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        let replies: Vec<Value> = replies
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "author": r.author,
+                    "text": r.text,
+                    "created_at": rfc3339(r.created_at_ms),
                 })
-                .collect();
-            m.insert("reply_count".into(), json!(replies.len()));
-            m.insert("replies".into(), Value::Array(replies));
-            (c.header, c.updated_at_ms, Value::Object(m))
+            })
+            .collect();
+        m.insert("reply_count".into(), json!(replies.len()));
+        m.insert("replies".into(), Value::Array(replies));
+        Value::Object(m)
+    }
+}
+
+impl Render for Event {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn updated_at_ms(&self) -> i64 {
+        self.updated_at_ms
+    }
+    fn view(&self) -> Value {
+        let mut m = base(&self.header, self.updated_at_ms);
+        m.insert("title".into(), json!(self.title));
+        m.insert("start".into(), json!(self.start_local));
+        m.insert("tz".into(), json!(self.tz));
+        m.insert("start_utc".into(), json!(rfc3339(self.start_utc_ms)));
+        m.insert("duration_minutes".into(), json!(self.duration_minutes));
+        m.insert("rrule".into(), json!(self.rrule));
+        Value::Object(m)
+    }
+}
+
+/// A rendered document: its header, last update and API view.
+pub struct Rendered {
+    pub header: Header,
+    pub updated_at_ms: i64,
+    pub view: Value,
+}
+
+impl Rendered {
+    pub fn of<T: Render>(doc: &T) -> Self {
+        Self {
+            header: doc.header().clone(),
+            updated_at_ms: doc.updated_at_ms(),
+            view: doc.view(),
         }
-        DocKind::Event => {
-            let e: Event = hydrate(doc)?;
-            let mut m = base(&e.header, e.updated_at_ms);
-            m.insert("title".into(), json!(e.title));
-            m.insert("start".into(), json!(e.start_local));
-            m.insert("tz".into(), json!(e.tz));
-            m.insert("start_utc".into(), json!(rfc3339(e.start_utc_ms)));
-            m.insert("duration_minutes".into(), json!(e.duration_minutes));
-            m.insert("rrule".into(), json!(e.rrule));
-            (e.header, e.updated_at_ms, Value::Object(m))
-        }
+    }
+}
+
+/// Hydrates `doc` as a `kind` document and renders it.
+pub fn render(kind: DocKind, doc: &AutoCommit) -> Result<Rendered, HydrateError> {
+    Ok(match kind {
+        DocKind::Community => Rendered::of(&hydrate::<_, Community>(doc)?),
+        DocKind::Resource => Rendered::of(&hydrate::<_, Resource>(doc)?),
+        DocKind::Consult => Rendered::of(&hydrate::<_, Consult>(doc)?),
+        DocKind::Event => Rendered::of(&hydrate::<_, Event>(doc)?),
     })
 }

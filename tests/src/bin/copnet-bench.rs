@@ -1,0 +1,199 @@
+//! copnet's benchmark program. Each scenario runs real `copnet` processes on loopback and prints
+//! one JSON object. Build it in release mode:
+//!
+//! ```sh
+//! cargo run --release -p copnet-tests --bin copnet-bench -- writes --count 2000 --concurrency 1,4,16
+//! cargo run --release -p copnet-tests --bin copnet-bench -- cold-start --runs 7 --docs 1000
+//! ```
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use copnet_protocol::{Domain, NodeKey, keys};
+use copnet_tests::{NodeProc, StatusCode};
+use serde_json::{Value, json};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: &str| -> String {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let result = match args.first().map(String::as_str) {
+        Some("writes") => writes(
+            flag("--count", "2000").parse()?,
+            &flag("--concurrency", "1,4,16"),
+        )?,
+        Some("cold-start") => cold_start(
+            flag("--runs", "7").parse()?,
+            flag("--docs", "1000").parse()?,
+        )?,
+        _ => bail!(
+            "usage: copnet-bench writes [--count N] [--concurrency 1,4,16] | cold-start [--runs N] [--docs N]"
+        ),
+    };
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Raw ed25519 sign and verify rates on this machine, one core, for scale.
+fn ed25519_rates() -> Value {
+    let key = NodeKey::generate();
+    let id = key.node_id();
+    let msg = [7u8; 32];
+    let n = 20_000;
+    let t = Instant::now();
+    let mut sig = key.sign(Domain::Change, &msg);
+    for _ in 1..n {
+        sig = key.sign(Domain::Change, &msg);
+    }
+    let sign_rate = n as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for _ in 0..n {
+        keys::verify(&id, Domain::Change, &msg, &sig).expect("verifies");
+    }
+    let verify_rate = n as f64 / t.elapsed().as_secs_f64();
+    json!({ "sign_per_s": sign_rate.round(), "verify_per_s": verify_rate.round() })
+}
+
+/// Durable signed writes through the HTTP API: each acknowledged only after the signed change,
+/// its index entries and cache are committed and flushed.
+fn writes(count: usize, concurrency: &str) -> anyhow::Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("node");
+    let node = NodeProc::start(&data, "Bench Agency")?;
+    node.api
+        .create("/federation", &json!({ "name": "Bench" }))?;
+    let community = node
+        .api
+        .create("/communities", &json!({ "name": "Bench CoP" }))?["id"]
+        .as_str()
+        .context("community id")?
+        .to_owned();
+    let mut runs = Vec::new();
+    for c in concurrency.split(',') {
+        let c: usize = c.trim().parse()?;
+        let per = count.div_ceil(c);
+        let start = Instant::now();
+        let workers: Vec<_> = (0..c)
+            .map(|w| {
+                let api = node.api.clone();
+                let community = community.clone();
+                std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                    let mut lat = Vec::with_capacity(per);
+                    for i in 0..per {
+                        let body = json!({
+                            "community": community,
+                            "title": format!("Bench resource {w}-{i}"),
+                            "kind": "research",
+                            "summary": "A short summary of a research brief on youth housing outcomes.",
+                            "topics": ["housing", "outcomes"],
+                        });
+                        let t = Instant::now();
+                        let (s, v) = api.post("/resources", &body)?;
+                        if s != StatusCode::CREATED {
+                            bail!("write refused: {s} {v}");
+                        }
+                        lat.push(t.elapsed());
+                    }
+                    Ok(lat)
+                })
+            })
+            .collect();
+        let mut lat = Vec::new();
+        for w in workers {
+            lat.extend(w.join().expect("worker")?);
+        }
+        let wall = start.elapsed().as_secs_f64();
+        lat.sort();
+        runs.push(json!({
+            "concurrency": c,
+            "writes": lat.len(),
+            "writes_per_s": (lat.len() as f64 / wall).round(),
+            "p50_ms": percentile(&lat, 0.50),
+            "p99_ms": percentile(&lat, 0.99),
+        }));
+    }
+    Ok(json!({
+        "scenario": "durable signed writes through the HTTP API (POST /resources)",
+        "machine": machine(),
+        "ed25519": ed25519_rates(),
+        "runs": runs,
+    }))
+}
+
+/// Time from spawning `copnet up` to its API answering: on a fresh data directory (includes
+/// creating the identity) and on one holding `docs` documents.
+fn cold_start(runs: usize, docs: usize) -> anyhow::Result<Value> {
+    let measure = |data: &std::path::Path| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        let mut node = NodeProc::start(data, "Cold Start Agency")?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        node.terminate()?;
+        Ok(ms)
+    };
+    let mut fresh = Vec::new();
+    for _ in 0..runs {
+        let dir = tempfile::tempdir()?;
+        fresh.push(measure(&dir.path().join("node"))?);
+    }
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("node");
+    {
+        let mut node = NodeProc::start(&data, "Cold Start Agency")?;
+        node.api
+            .create("/federation", &json!({ "name": "Bench" }))?;
+        let community = node.api.create("/communities", &json!({ "name": "CoP" }))?["id"]
+            .as_str()
+            .context("id")?
+            .to_owned();
+        for i in 0..docs {
+            node.api.create(
+                "/resources",
+                &json!({ "community": community, "title": format!("R{i}"), "kind": "tool" }),
+            )?;
+        }
+        node.terminate()?;
+    }
+    let mut populated = Vec::new();
+    for _ in 0..runs {
+        populated.push(measure(&data)?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(json!({
+        "scenario": "cold start of `copnet up` until GET /api/v1/health answers",
+        "machine": machine(),
+        "runs": runs,
+        "fresh_data_dir_median_ms": median(&mut fresh),
+        "existing_data_dir_docs": docs + 1,
+        "existing_data_dir_median_ms": median(&mut populated),
+    }))
+}
+
+fn machine() -> Value {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    json!({ "cpus": cpus, "cpu": model })
+}
