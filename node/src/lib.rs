@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod datadir;
 pub mod replica;
+pub mod session;
 pub mod store;
 pub mod validate;
 pub mod views;

@@ -25,6 +25,8 @@ const CHANGES: u8 = b'c';
 const DOCS: u8 = b'd';
 const COMMUNITY_INDEX: u8 = b'k';
 const AUTOMERGE_CACHE: u8 = b'a';
+const SYNC_STATE: u8 = b's';
+const ADDRESS_BOOK: u8 = b'p';
 
 /// Layout version of this store; bumped when keys or values change shape.
 pub const STORE_FORMAT: u32 = 1;
@@ -120,6 +122,20 @@ impl WriteBatch {
             vec![],
         );
         self.put(key(AUTOMERGE_CACHE, &id), automerge_bytes);
+    }
+
+    /// The automerge sync state shared with `peer` for `doc` (DESIGN §6: persisted
+    /// `shared_heads`).
+    pub fn put_sync_state(&mut self, peer: &NodeId, doc: &DocId, state: Vec<u8>) {
+        self.put(key2(SYNC_STATE, peer.as_bytes(), &doc.to_key()), state);
+    }
+
+    /// Known addresses of a peer, as multiaddr strings.
+    pub fn put_addresses(&mut self, peer: &NodeId, addrs: &[String]) {
+        self.put(
+            key(ADDRESS_BOOK, peer.as_bytes()),
+            serde_json::to_vec(addrs).expect("strings encode"),
+        );
     }
 
     pub fn is_empty(&self) -> bool {
@@ -324,6 +340,60 @@ impl Store {
             .get(&k)?
             .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&k, e)))
             .transpose()
+    }
+
+    /// The stored signature of one change.
+    pub fn change(&self, doc: &DocId, hash: &[u8; 32]) -> Result<Option<StoredChange>, StoreError> {
+        let k = key2(CHANGES, &doc.to_key(), hash);
+        self.data
+            .get(&k)?
+            .map(|v| postcard::from_bytes(&v).map_err(|e| corrupt(&k, e)))
+            .transpose()
+    }
+
+    pub fn sync_state(&self, peer: &NodeId, doc: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .data
+            .get(key2(SYNC_STATE, peer.as_bytes(), &doc.to_key()))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Every peer's known addresses.
+    pub fn address_book(&self) -> Result<Vec<(NodeId, Vec<String>)>, StoreError> {
+        self.data
+            .scan_prefix([ADDRESS_BOOK])
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id: [u8; 32] = k[1..].try_into().map_err(|_| corrupt(&k, "bad peer key"))?;
+                let node = NodeId::from_public_key(id).map_err(|e| corrupt(&k, e))?;
+                let addrs = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
+                Ok((node, addrs))
+            })
+            .collect()
+    }
+
+    /// Every document's index row, all kinds.
+    pub fn all_docs(&self) -> Result<Vec<DocEntry>, StoreError> {
+        self.data
+            .scan_prefix([DOCS])
+            .map(|kv| {
+                let (k, v) = kv?;
+                serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))
+            })
+            .collect()
+    }
+
+    /// Deletes every document, change and sync state (`federation leave --purge`).
+    pub fn purge_content(&self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for prefix in [CHANGES, DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE, SYNC_STATE] {
+            for kv in self.data.scan_prefix([prefix]) {
+                batch.remove(kv?.0);
+            }
+        }
+        self.data.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
     }
 
     pub fn has_doc(&self, id: &DocId) -> Result<bool, StoreError> {

@@ -3,8 +3,7 @@
 //! A view flattens the header into the document's own fields: `id`, `community`, `audience`,
 //! `creator`, `created_at`, then the kind's fields. Times are RFC 3339 in UTC.
 
-use automerge::AutoCommit;
-use autosurgeon::{HydrateError, hydrate};
+use autosurgeon::{HydrateError, ReadDoc, hydrate};
 use copnet_protocol::DocKind;
 use copnet_protocol::docs::{Community, Consult, Event, Header, Resource};
 use serde_json::{Map, Value, json};
@@ -137,7 +136,7 @@ impl Rendered {
 }
 
 /// Hydrates `doc` as a `kind` document and renders it.
-pub fn render(kind: DocKind, doc: &AutoCommit) -> Result<Rendered, HydrateError> {
+pub fn render<D: ReadDoc>(kind: DocKind, doc: &D) -> Result<Rendered, HydrateError> {
     Ok(match kind {
         DocKind::Community => Rendered::of(&hydrate::<_, Community>(doc)?),
         DocKind::Resource => Rendered::of(&hydrate::<_, Resource>(doc)?),

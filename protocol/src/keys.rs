@@ -21,6 +21,8 @@ pub enum Domain {
     Roster,
     /// A joiner's proof that it holds an invite secret.
     Invite,
+    /// An issuer's signature over an invite token.
+    InviteToken,
 }
 
 impl Domain {
@@ -29,6 +31,7 @@ impl Domain {
             Self::Change => b"copnet/change/v1",
             Self::Roster => b"copnet/roster/v1",
             Self::Invite => b"copnet/invite/v1",
+            Self::InviteToken => b"copnet/invite-token/v1",
         }
     }
 
@@ -135,7 +138,7 @@ mod tests {
         let msg = [42u8; 32];
         let sig = key.sign(Domain::Change, &msg);
         assert!(verify(&key.node_id(), Domain::Change, &msg, &sig).is_ok());
-        for other in [Domain::Roster, Domain::Invite] {
+        for other in [Domain::Roster, Domain::Invite, Domain::InviteToken] {
             assert_eq!(
                 verify(&key.node_id(), other, &msg, &sig),
                 Err(SignatureError),

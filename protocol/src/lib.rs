@@ -9,6 +9,7 @@
 //! rule needs it, so every node that holds the same inputs reaches the same answer.
 
 pub mod actor;
+pub mod collection;
 pub mod docs;
 pub mod ids;
 pub mod keys;
@@ -16,6 +17,7 @@ mod limits;
 pub mod roster;
 mod serde_bytes;
 pub mod validity;
+pub mod wire;
 
 pub use actor::ActorId;
 pub use ids::{DocId, DocKind, FederationId, IdError, NodeId, OpHash};

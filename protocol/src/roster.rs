@@ -675,6 +675,28 @@ impl RosterLog {
             .collect()
     }
 
+    /// Complete ops that are not ancestors of (or equal to) any of `heads` that this log knows, in
+    /// fold order: what a peer at `heads` lacks. Unknown heads are ignored, so a peer that is ahead
+    /// in one branch still gets everything it may lack in the others.
+    pub fn ops_missing_from(&self, heads: &[OpHash]) -> Vec<&VerifiedRosterOp> {
+        let mut known = BTreeSet::new();
+        let mut stack: Vec<OpHash> = heads
+            .iter()
+            .filter(|h| self.complete.contains(h))
+            .copied()
+            .collect();
+        while let Some(h) = stack.pop() {
+            if known.insert(h) {
+                stack.extend(self.ops[&h].op.parents.iter().copied());
+            }
+        }
+        self.topo_order(&self.complete)
+            .into_iter()
+            .filter(|h| !known.contains(h))
+            .map(|h| &self.ops[&h])
+            .collect()
+    }
+
     /// Adds a verified op. Ops whose parents are unknown wait (bounded) until the parents arrive.
     pub fn insert(&mut self, op: VerifiedRosterOp) -> Result<Inserted, RosterError> {
         let belongs = match op.op.federation {

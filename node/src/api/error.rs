@@ -66,6 +66,8 @@ impl From<ReplicaError> for ApiError {
             ReplicaError::ReadOnly => Self::new(StatusCode::FORBIDDEN, "read_only", message),
             ReplicaError::NotActive => Self::new(StatusCode::FORBIDDEN, "not_active", message),
             ReplicaError::Rejected(_) => Self::new(StatusCode::FORBIDDEN, "rejected", message),
+            ReplicaError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ReplicaError::BadMessage(_) => Self::bad_request(message),
             ReplicaError::Damaged { .. } | ReplicaError::Store(StoreError::Corrupt { .. }) => {
                 tracing::error!(error = %message, "damaged data");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "damaged", message)

@@ -99,5 +99,8 @@ impl Hydrate for DocKind {
 
 /// Reads just the header of a document, whatever its kind.
 pub fn read_header<D: autosurgeon::ReadDoc>(doc: &D) -> Result<Option<Header>, HydrateError> {
+    if doc.get(&automerge::ROOT, "header")?.is_none() {
+        return Ok(None);
+    }
     autosurgeon::hydrate_prop(doc, automerge::ROOT, "header")
 }

@@ -27,9 +27,18 @@ use copnet_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+mod federation;
+mod sync;
+
+pub use federation::{MAX_INVITE_TTL_MS, RemovalStatus};
+
+pub use sync::{Received, may_read};
+
 use crate::store::{DocEntry, Store, StoreError, StoredChange, Ticket, WriteBatch};
 use crate::validate::{self, InputError, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::views::{self, Render, Rendered};
+use copnet_protocol::collection::Collections;
+use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -55,7 +64,22 @@ pub enum ReplicaError {
     Rejected(#[from] ChangeRejection),
     #[error("document {id} is damaged: {why}")]
     Damaged { id: DocId, why: String },
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("bad message: {0}")]
+    BadMessage(String),
 }
+
+/// What changed in the replica; the network layer listens to announce and push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaEvent {
+    DocsChanged,
+    RosterChanged,
+}
+
+/// Capacity of the replica's event channel. Events are hints; a slow listener that lags just
+/// sees fewer of them and re-reads the state.
+pub const EVENT_CHANNEL_CAPACITY: usize = 64;
 
 pub type Result<T, E = ReplicaError> = std::result::Result<T, E>;
 
@@ -196,6 +220,10 @@ pub struct Replica {
     store: Store,
     roster: RwLock<Option<RosterLog>>,
     writer: Mutex<()>,
+    collections: RwLock<Collections>,
+    pending: Mutex<sync::Pending>,
+    sessions: Mutex<HashMap<(NodeId, DocId), automerge::sync::State>>,
+    events: tokio::sync::broadcast::Sender<ReplicaEvent>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -235,6 +263,13 @@ impl Replica {
                     Some(log)
                 }
             };
+        let mut collections = Collections::default();
+        for entry in store.all_docs()? {
+            collections.of_mut(entry.audience).upsert(
+                entry.id,
+                copnet_protocol::collection::item_hash(&entry.id, &entry.heads),
+            );
+        }
         Ok(Arc::new(Self {
             actor: ActorId::for_process(node_id),
             key,
@@ -243,7 +278,26 @@ impl Replica {
             store,
             roster: RwLock::new(roster),
             writer: Mutex::new(()),
+            collections: RwLock::new(collections),
+            pending: Mutex::default(),
+            sessions: Mutex::default(),
+            events: tokio::sync::broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
         }))
+    }
+
+    /// Subscribes to changes of the replica.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ReplicaEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: ReplicaEvent) {
+        // No listener (no network running) is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// This node's key, for the network layer's identity.
+    pub fn key(&self) -> &NodeKey {
+        &self.key
     }
 
     pub fn node_id(&self) -> NodeId {
@@ -312,6 +366,7 @@ impl Replica {
         self.store.commit(batch)?;
         *self.roster.write().unwrap_or_else(|e| e.into_inner()) = Some(log);
         tracing::info!(federation = %fed, "founded federation");
+        self.emit(ReplicaEvent::RosterChanged);
         Ok(self.federation().expect("just created"))
     }
 
@@ -425,6 +480,7 @@ impl Replica {
             self.commit_local(id, fed, &mut doc, None, Rendered::of(value))?
         };
         self.store.wait_durable(ticket)?;
+        self.emit(ReplicaEvent::DocsChanged);
         Ok(entry)
     }
 
@@ -438,6 +494,7 @@ impl Replica {
             self.edit_locked(id, f)?
         };
         self.store.wait_durable(ticket)?;
+        self.emit(ReplicaEvent::DocsChanged);
         Ok(entry)
     }
 
@@ -544,6 +601,7 @@ impl Replica {
         );
         batch.put_doc(&entry, doc.save());
         let ticket = self.store.apply(batch)?;
+        self.index_entry(&entry);
         tracing::debug!(doc = %id, change = %change.hash(), "stored local change");
         Ok((entry, ticket))
     }
@@ -757,6 +815,7 @@ impl Replica {
         let mut report = RebuildReport::default();
         let ids = self.store.docs_with_changes()?;
         self.store.clear_caches()?;
+        *self.collections.write().unwrap_or_else(|e| e.into_inner()) = Collections::default();
         let Some(log) = guard.as_ref() else {
             return Ok(report);
         };
@@ -805,6 +864,7 @@ impl Replica {
             let mut batch = WriteBatch::new();
             batch.put_doc(&entry, doc.save());
             self.store.commit(batch)?;
+            self.index_entry(&entry);
             report.documents += 1;
         }
         Ok(report)

@@ -1,0 +1,566 @@
+//! The replica's side of synchronisation (DESIGN §6), free of any networking: what to tell a peer
+//! and what to do with what a peer says. The network layer (`crate::net`) only carries these
+//! messages; every decision about what may be sent, received, applied or stored is made here.
+//!
+//! Incoming document sync messages are never fed straight into a canonical document. Every change
+//! they carry is extracted (a whole-document chunk is loaded into a scratch document for that),
+//! checked against the validity rule with the signature sent beside it, and only when all of them
+//! pass is the message received — into a *copy* of the canonical document, whose header is then
+//! checked against the document rule before anything is stored.
+
+use std::collections::HashMap;
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use copnet_protocol::collection::{ItemHash, SetDigest, item_hash};
+use copnet_protocol::docs::{self, Audience};
+use copnet_protocol::roster::Inserted;
+use copnet_protocol::validity::check_document_rule;
+use copnet_protocol::wire::DocSyncMessage;
+use copnet_protocol::{
+    ChangeRejection, DocId, FederationId, MemberStatus, NodeId, OpHash, Role, RosterLog,
+    SignedChange, SignedRosterOp, Verdict, validate_change,
+};
+
+use super::{Replica, ReplicaError, ReplicaEvent, Result, now_ms};
+use crate::store::{DocEntry, StoredChange, WriteBatch};
+use crate::views;
+
+/// Most changes one sync message may carry.
+pub const MAX_CHANGES_PER_MESSAGE: usize = 50_000;
+/// Most changes held while waiting for the roster ops they cite.
+pub const MAX_PENDING_CHANGES: usize = 10_000;
+/// Most per-(peer, document) sync sessions kept in memory.
+pub const MAX_SYNC_SESSIONS: usize = 200_000;
+
+/// Changes that cite roster ops this node does not have yet (DESIGN §4): kept, bounded, neither
+/// applied nor rejected, and retried when the roster grows.
+#[derive(Default)]
+pub(super) struct Pending {
+    by_doc: HashMap<DocId, Vec<SignedChange>>,
+    count: usize,
+}
+
+/// What receiving a sync message did.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// New changes applied and stored.
+    pub applied: usize,
+    /// Roster ops the message's changes cite that this node lacks; its changes wait.
+    pub missing_roster: Vec<OpHash>,
+}
+
+/// Whether a node with `role` may receive documents of `audience` (DESIGN §1).
+pub fn may_read(role: Role, audience: Audience) -> bool {
+    match audience {
+        Audience::Federation => true,
+        Audience::Members => role == Role::Member,
+    }
+}
+
+/// The hashes of the changes in a sync message's chunks: a change chunk is one change, a document
+/// chunk is loaded into a scratch document and yields all of its changes.
+fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
+    let mut out = Vec::new();
+    for chunk in msg.changes.iter() {
+        match Change::try_from(chunk) {
+            Ok(c) => out.push(c),
+            Err(_) => {
+                let scratch = Automerge::load(chunk).map_err(|e| format!("bad chunk: {e}"))?;
+                out.extend(scratch.get_changes(&[]));
+            }
+        }
+        if out.len() > MAX_CHANGES_PER_MESSAGE {
+            return Err("too many changes in one message".into());
+        }
+    }
+    Ok(out)
+}
+
+impl Replica {
+    /// The role of `peer` if it is an active member or peripheral node of our federation.
+    pub fn peer_role(&self, peer: &NodeId) -> Option<Role> {
+        let state = self.roster_state()?;
+        state
+            .member(peer)
+            .filter(|m| m.status == MemberStatus::Active)
+            .map(|m| m.role)
+    }
+
+    /// This node's own role, if it is an active participant.
+    pub fn own_role(&self) -> Option<Role> {
+        self.peer_role(&self.node_id)
+    }
+
+    fn peer_may_sync(&self, peer: &NodeId) -> Result<Role> {
+        self.peer_role(peer).ok_or_else(|| {
+            ReplicaError::Forbidden(format!("{peer} is not an active member of this federation"))
+        })
+    }
+
+    pub fn federation_id(&self) -> Option<FederationId> {
+        self.roster_read().as_ref().map(RosterLog::federation)
+    }
+
+    pub fn roster_heads(&self) -> Vec<OpHash> {
+        self.roster_read()
+            .as_ref()
+            .map(RosterLog::heads)
+            .unwrap_or_default()
+    }
+
+    /// The roster ops a peer at `heads` lacks.
+    pub fn roster_ops_for(&self, heads: &[OpHash]) -> Vec<SignedRosterOp> {
+        self.roster_read()
+            .as_ref()
+            .map(|l| {
+                l.ops_missing_from(heads)
+                    .into_iter()
+                    .map(|o| o.signed.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every roster op, in fold order.
+    pub fn roster_ops(&self) -> Vec<SignedRosterOp> {
+        self.roster_ops_for(&[])
+    }
+
+    /// Verifies and stores roster ops from a peer. Returns how many were new.
+    pub fn apply_roster_ops(&self, ops: Vec<SignedRosterOp>) -> Result<usize> {
+        let (new, ticket) = {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.roster.write().unwrap_or_else(|e| e.into_inner());
+            let log = guard.as_mut().ok_or(ReplicaError::NoFederation)?;
+            let mut batch = WriteBatch::new();
+            let mut new = 0;
+            for op in ops {
+                let verified = op
+                    .verify()
+                    .map_err(|e| ReplicaError::BadMessage(format!("roster op refused: {e}")))?;
+                let hash = verified.hash;
+                match log
+                    .insert(verified)
+                    .map_err(|e| ReplicaError::BadMessage(format!("roster op refused: {e}")))?
+                {
+                    Inserted::Duplicate => {}
+                    Inserted::Applied(_) | Inserted::Waiting(_) => {
+                        batch.put_roster_op(&hash, &op);
+                        new += 1;
+                    }
+                }
+            }
+            (new, self.store.apply(batch)?)
+        };
+        self.store.wait_durable(ticket)?;
+        if new > 0 {
+            self.emit(ReplicaEvent::RosterChanged);
+            self.retry_pending()?;
+        }
+        Ok(new)
+    }
+
+    /// Adopts the roster of a federation this node has just been admitted to.
+    pub fn adopt_roster(&self, federation: FederationId, ops: Vec<SignedRosterOp>) -> Result<()> {
+        {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.roster.write().unwrap_or_else(|e| e.into_inner());
+            if let Some(log) = guard.as_ref() {
+                return Err(ReplicaError::AlreadyInFederation(log.federation()));
+            }
+            let mut log = RosterLog::new(federation);
+            let mut batch = WriteBatch::new();
+            for op in ops {
+                let verified = op
+                    .verify()
+                    .map_err(|e| ReplicaError::BadMessage(format!("roster op refused: {e}")))?;
+                batch.put_roster_op(&verified.hash, &op);
+                log.insert(verified)
+                    .map_err(|e| ReplicaError::BadMessage(format!("roster op refused: {e}")))?;
+            }
+            if !log.state().is_active(&self.node_id) {
+                return Err(ReplicaError::BadMessage(
+                    "the roster the inviting node sent does not admit this node".into(),
+                ));
+            }
+            batch.put_meta("federation", federation.as_bytes());
+            self.store.commit(batch)?;
+            *guard = Some(log);
+        }
+        self.emit(ReplicaEvent::RosterChanged);
+        Ok(())
+    }
+
+    // ---- collection reconciliation -------------------------------------------------------
+
+    /// Digests of the two audiences' collections.
+    pub fn digests(&self) -> (SetDigest, SetDigest) {
+        let c = self.collections.read().unwrap_or_else(|e| e.into_inner());
+        (c.federation.root(), c.members.root())
+    }
+
+    pub fn bucket_digests(&self, audience: Audience) -> Vec<SetDigest> {
+        let c = self.collections.read().unwrap_or_else(|e| e.into_inner());
+        c.of(audience).buckets().to_vec()
+    }
+
+    pub fn bucket_items(&self, audience: Audience, buckets: &[u8]) -> Vec<(DocId, ItemHash)> {
+        let c = self.collections.read().unwrap_or_else(|e| e.into_inner());
+        c.of(audience).items_in(buckets)
+    }
+
+    /// Every document of `audience` this node holds.
+    pub fn docs_of_audience(&self, audience: Audience) -> Vec<DocId> {
+        let c = self.collections.read().unwrap_or_else(|e| e.into_inner());
+        c.of(audience).docs().copied().collect()
+    }
+
+    pub(super) fn index_entry(&self, entry: &DocEntry) {
+        let mut c = self.collections.write().unwrap_or_else(|e| e.into_inner());
+        c.of_mut(entry.audience)
+            .upsert(entry.id, item_hash(&entry.id, &entry.heads));
+    }
+
+    // ---- document sync -------------------------------------------------------------------
+
+    fn load_automerge(&self, doc: &DocId) -> Result<Automerge> {
+        match self.store.automerge_bytes(doc)? {
+            Some(bytes) => Automerge::load(&bytes).map_err(|e| ReplicaError::Damaged {
+                id: *doc,
+                why: e.to_string(),
+            }),
+            None => Ok(Automerge::new()),
+        }
+    }
+
+    fn session(&self, peer: &NodeId, doc: &DocId, peer_role: Role) -> Result<State> {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = match sessions.get(&(*peer, *doc)) {
+            Some(s) => s.clone(),
+            None => match self.store.sync_state(peer, doc)? {
+                Some(bytes) => State::decode(&bytes).unwrap_or_default(),
+                None => State::new(),
+            },
+        };
+        // A peripheral peer's changes are never applied here (DESIGN §6).
+        state.read_only = peer_role != Role::Member;
+        Ok(state)
+    }
+
+    fn keep_session(&self, peer: &NodeId, doc: &DocId, state: State) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if sessions.len() >= MAX_SYNC_SESSIONS {
+            sessions.clear();
+        }
+        sessions.insert((*peer, *doc), state);
+    }
+
+    /// Drops the in-memory sync sessions with `peer` (its connection closed); the persisted
+    /// shared heads stay.
+    pub fn forget_peer(&self, peer: &NodeId) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|(p, _), _| p != peer);
+    }
+
+    /// The next automerge sync message for `doc` to `peer`, with a signature for every change it
+    /// carries. A document `peer` may not read is never offered.
+    pub fn sync_generate(&self, peer: &NodeId, doc: &DocId) -> Result<DocSyncMessage> {
+        let role = self.peer_may_sync(peer)?;
+        let empty = DocSyncMessage {
+            doc: *doc,
+            message: None,
+            signatures: vec![],
+        };
+        if let Some(entry) = self.store.doc_entry(doc)?
+            && !may_read(role, entry.audience)
+        {
+            return Ok(empty);
+        }
+        let am = self.load_automerge(doc)?;
+        let mut state = self.session(peer, doc, role)?;
+        let message = am.generate_sync_message(&mut state);
+        self.keep_session(peer, doc, state);
+        let Some(message) = message else {
+            return Ok(empty);
+        };
+        let mut signatures = Vec::new();
+        for change in carried_changes(&message).map_err(ReplicaError::BadMessage)? {
+            let hash = change.hash();
+            let stored = self
+                .store
+                .change(doc, &hash.0)?
+                .ok_or_else(|| ReplicaError::Damaged {
+                    id: *doc,
+                    why: format!("no signature stored for change {hash}"),
+                })?;
+            signatures.push((hash.0, stored.signed.signature));
+        }
+        Ok(DocSyncMessage {
+            doc: *doc,
+            message: Some(message.encode()),
+            signatures,
+        })
+    }
+
+    /// Receives one automerge sync message from `peer`: verify every carried change, then apply to
+    /// a copy, check the document rule, store. One invalid change rejects the whole message.
+    pub fn sync_receive(&self, peer: &NodeId, incoming: DocSyncMessage) -> Result<Received> {
+        let role = self.peer_may_sync(peer)?;
+        let doc = incoming.doc;
+        let Some(bytes) = incoming.message else {
+            return Ok(Received::default());
+        };
+        let own_role = self.own_role().ok_or(ReplicaError::NotActive)?;
+        if let Some(entry) = self.store.doc_entry(&doc)?
+            && !may_read(role, entry.audience)
+        {
+            return Err(ReplicaError::Forbidden(format!(
+                "{peer} may not sync {doc}"
+            )));
+        }
+        let message = Message::decode(&bytes)
+            .map_err(|e| ReplicaError::BadMessage(format!("sync message: {e}")))?;
+        let carried = carried_changes(&message).map_err(ReplicaError::BadMessage)?;
+        let signatures: HashMap<[u8; 32], copnet_protocol::Signature> =
+            incoming.signatures.into_iter().collect();
+
+        // Verify everything before touching anything.
+        let mut verified: Vec<(ChangeHash, SignedChange, NodeId)> = Vec::new();
+        let mut missing_roster: Vec<OpHash> = Vec::new();
+        let mut waiting: Vec<SignedChange> = Vec::new();
+        {
+            let guard = self.roster_read();
+            let log = guard.as_ref().ok_or(ReplicaError::NoFederation)?;
+            for change in &carried {
+                let hash = change.hash();
+                let signature = *signatures.get(&hash.0).ok_or_else(|| {
+                    ReplicaError::Rejected(ChangeRejection::Malformed(format!(
+                        "change {hash} arrived without a signature"
+                    )))
+                })?;
+                let signed = SignedChange {
+                    bytes: change.raw_bytes().to_vec(),
+                    signature,
+                };
+                match validate_change(&signed, Some(&hash), log)? {
+                    Verdict::Valid(v) => verified.push((hash, signed, v.author)),
+                    Verdict::Pending { missing, .. } => {
+                        missing_roster.extend(missing);
+                        waiting.push(signed);
+                    }
+                }
+            }
+        }
+        if !waiting.is_empty() {
+            // Keep the verified-signature changes for later; the sender will resend on the next
+            // round anyway, since we do not acknowledge them.
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.count + waiting.len() + verified.len() <= MAX_PENDING_CHANGES {
+                pending.count += waiting.len() + verified.len();
+                let slot = pending.by_doc.entry(doc).or_default();
+                slot.extend(waiting);
+                slot.extend(verified.into_iter().map(|(_, s, _)| s));
+            }
+            missing_roster.sort();
+            missing_roster.dedup();
+            return Ok(Received {
+                applied: 0,
+                missing_roster,
+            });
+        }
+
+        let (applied, ticket) = {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let canonical = self.load_automerge(&doc)?;
+            let mut state = self.session(peer, &doc, role)?;
+            let mut candidate = canonical.clone();
+            candidate
+                .receive_sync_message(&mut state, message)
+                .map_err(|e| ReplicaError::BadMessage(format!("sync message: {e}")))?;
+            let new: Vec<&(ChangeHash, SignedChange, NodeId)> = verified
+                .iter()
+                .filter(|(h, _, _)| {
+                    canonical.get_change_by_hash(h).is_none()
+                        && candidate.get_change_by_hash(h).is_some()
+                })
+                .collect();
+            let mut batch = WriteBatch::new();
+            batch.put_sync_state(peer, &doc, state.encode());
+            self.keep_session(peer, &doc, state);
+            if new.is_empty() {
+                (0, self.store.apply(batch)?)
+            } else {
+                let entry = self.check_and_index(&doc, own_role, &canonical, &candidate, &new)?;
+                let now = now_ms();
+                for (hash, signed, _) in &new {
+                    batch.put_change(
+                        &doc,
+                        hash,
+                        &StoredChange {
+                            signed: signed.clone(),
+                            stored_at_ms: now,
+                        },
+                    );
+                }
+
+                batch.put_doc(&entry, candidate.save());
+                let ticket = self.store.apply(batch)?;
+                self.index_entry(&entry);
+                (new.len(), ticket)
+            }
+        };
+        self.store.wait_durable(ticket)?;
+        if applied > 0 {
+            tracing::debug!(%doc, from = %peer.fmt_short(), applied, "applied remote changes");
+            self.emit(ReplicaEvent::DocsChanged);
+        }
+        Ok(Received {
+            applied,
+            missing_roster: vec![],
+        })
+    }
+
+    /// The document rule and read gating for a candidate document, then its index row.
+    fn check_and_index(
+        &self,
+        doc: &DocId,
+        own_role: Role,
+        canonical: &Automerge,
+        candidate: &Automerge,
+        new: &[&(ChangeHash, SignedChange, NodeId)],
+    ) -> Result<DocEntry> {
+        let fed = self.federation_id().ok_or(ReplicaError::NoFederation)?;
+        let damaged = |e: autosurgeon::HydrateError| {
+            ReplicaError::Rejected(ChangeRejection::DocumentRule(format!(
+                "document does not match its schema: {e}"
+            )))
+        };
+        let before = docs::read_header(canonical).map_err(damaged)?;
+        let after = docs::read_header(candidate).map_err(damaged)?;
+        // For a new document, the rule is judged against the author of its first change.
+        let author = match &before {
+            Some(h) => h.creator,
+            None => {
+                let root = candidate.get_changes(&[]);
+                let first = root.iter().find(|c| c.deps().is_empty()).ok_or_else(|| {
+                    ReplicaError::Rejected(ChangeRejection::DocumentRule(
+                        "document has no first change".into(),
+                    ))
+                })?;
+                copnet_protocol::ActorId::from_automerge(first.actor_id())
+                    .ok_or(ReplicaError::Rejected(ChangeRejection::NoAuthor))?
+                    .node()
+            }
+        };
+        check_document_rule(doc, &fed, &author, before.as_ref(), after.as_ref())?;
+        let header = after.expect("the rule requires a header");
+        if !may_read(own_role, header.audience) {
+            return Err(ReplicaError::Forbidden(format!(
+                "{doc} is for member nodes only; this node must not hold it"
+            )));
+        }
+        let rendered = views::render(doc.kind(), candidate).map_err(damaged)?;
+        let _ = new;
+        Ok(DocEntry {
+            id: *doc,
+            community: header.community,
+            audience: header.audience,
+            creator: header.creator,
+            created_at_ms: header.created_at_ms,
+            updated_at_ms: rendered.updated_at_ms,
+            heads: candidate
+                .get_heads()
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            view: rendered.view,
+        })
+    }
+
+    /// Re-checks changes that were waiting for roster ops; applies those that are now valid.
+    pub fn retry_pending(&self) -> Result<usize> {
+        let waiting = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.count = 0;
+            std::mem::take(&mut pending.by_doc)
+        };
+        let mut applied = 0;
+        for (doc, changes) in waiting {
+            let mut ready = Vec::new();
+            let mut still = Vec::new();
+            {
+                let guard = self.roster_read();
+                let Some(log) = guard.as_ref() else { break };
+                for signed in changes {
+                    match validate_change(&signed, None, log) {
+                        Ok(Verdict::Valid(v)) => ready.push((v.hash, signed, v.author, v.change)),
+                        Ok(Verdict::Pending { .. }) => still.push(signed),
+                        Err(e) => {
+                            tracing::warn!(%doc, error = %e, "dropping a pending change that is invalid");
+                        }
+                    }
+                }
+            }
+            if !still.is_empty() {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                pending.count += still.len();
+                pending.by_doc.entry(doc).or_default().extend(still);
+            }
+            if ready.is_empty() {
+                continue;
+            }
+            let own_role = self.own_role().ok_or(ReplicaError::NotActive)?;
+            let ticket = {
+                let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+                let canonical = self.load_automerge(&doc)?;
+                let mut candidate = canonical.clone();
+                candidate
+                    .apply_changes(ready.iter().map(|(_, _, _, c)| c.clone()))
+                    .map_err(|e| ReplicaError::BadMessage(e.to_string()))?;
+                let new: Vec<(ChangeHash, SignedChange, NodeId)> = ready
+                    .iter()
+                    .filter(|(h, ..)| {
+                        canonical.get_change_by_hash(h).is_none()
+                            && candidate.get_change_by_hash(h).is_some()
+                    })
+                    .map(|(h, s, a, _)| (*h, s.clone(), *a))
+                    .collect();
+                if new.is_empty() {
+                    continue;
+                }
+                let refs: Vec<&(ChangeHash, SignedChange, NodeId)> = new.iter().collect();
+                let entry =
+                    match self.check_and_index(&doc, own_role, &canonical, &candidate, &refs) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            tracing::warn!(%doc, error = %e, "dropping pending changes");
+                            continue;
+                        }
+                    };
+                let mut batch = WriteBatch::new();
+                let now = now_ms();
+                for (hash, signed, _) in &new {
+                    batch.put_change(
+                        &doc,
+                        hash,
+                        &StoredChange {
+                            signed: signed.clone(),
+                            stored_at_ms: now,
+                        },
+                    );
+                }
+                batch.put_doc(&entry, candidate.save());
+                let ticket = self.store.apply(batch)?;
+                self.index_entry(&entry);
+                applied += new.len();
+                ticket
+            };
+            self.store.wait_durable(ticket)?;
+        }
+        if applied > 0 {
+            self.emit(ReplicaEvent::DocsChanged);
+        }
+        Ok(applied)
+    }
+}

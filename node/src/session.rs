@@ -1,0 +1,392 @@
+//! Sync sessions (DESIGN §6): the order of steps on a connection — roster first, then the
+//! document set, then documents — written once against [`Link`], so it runs over libp2p in the
+//! node and over a direct in-process link in tests.
+//!
+//! [`respond`] answers one request. [`run`] drives a whole session from the asking side: it pulls
+//! what it lacks and, because automerge sync is two-way, also hands the peer what the peer lacks.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use copnet_protocol::collection::{differing_buckets, differing_docs};
+use copnet_protocol::docs::Audience;
+use copnet_protocol::wire::{
+    DocSyncMessage, MAX_DOCS_PER_MESSAGE, MAX_OPS_PER_MESSAGE, RefusalCode, SyncRequest,
+    SyncResponse,
+};
+use copnet_protocol::{DocId, NodeId, Role};
+
+use crate::replica::{Replica, ReplicaError, may_read};
+
+/// Documents synced per `Docs` request.
+pub const DOC_BATCH: usize = 64;
+/// Most automerge sync round trips spent on one batch before giving up until the next session.
+pub const MAX_DOC_ROUNDS: usize = 8;
+
+/// Carries requests to one peer.
+pub trait Link: Sync {
+    fn request(
+        &self,
+        req: SyncRequest,
+    ) -> impl Future<Output = Result<SyncResponse, LinkError>> + Send;
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LinkError {
+    #[error("peer unreachable: {0}")]
+    Unreachable(String),
+    #[error("peer refused: {code:?}: {message}")]
+    Refused { code: RefusalCode, message: String },
+    #[error("peer answered out of protocol: {0}")]
+    Protocol(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+    /// The peer sent something invalid: an offence.
+    #[error("peer misbehaved: {0}")]
+    Offence(String),
+}
+
+/// What a session did.
+#[derive(Debug, Default, Clone)]
+pub struct SessionReport {
+    pub roster_ops_received: usize,
+    pub round_trips: usize,
+    pub docs_compared: usize,
+    pub changes_applied: usize,
+    /// True when both sides' collection digests matched at the end.
+    pub in_sync: bool,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ReplicaError> + Send + 'static,
+) -> Result<T, ReplicaError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ReplicaError::BadMessage(format!("sync task failed: {e}")))?
+}
+
+fn unexpected(resp: SyncResponse) -> SessionError {
+    match resp {
+        SyncResponse::Refused { code, message } => LinkError::Refused { code, message }.into(),
+        other => LinkError::Protocol(format!("unexpected response {other:?}")).into(),
+    }
+}
+
+/// Runs one sync session with `peer` over `link`.
+pub async fn run(
+    replica: Arc<Replica>,
+    peer: NodeId,
+    link: &impl Link,
+) -> Result<SessionReport, SessionError> {
+    let mut report = SessionReport::default();
+    let federation = replica.federation_id().ok_or(ReplicaError::NoFederation)?;
+
+    // 1. Roster: pull what we lack, push what they lack.
+    let ours = replica.roster_heads();
+    report.round_trips += 1;
+    match link
+        .request(SyncRequest::Roster {
+            federation,
+            heads: ours,
+        })
+        .await?
+    {
+        SyncResponse::RosterOps { ops, heads } => {
+            if ops.len() > MAX_OPS_PER_MESSAGE {
+                return Err(SessionError::Offence("too many roster ops".into()));
+            }
+            let r = replica.clone();
+            report.roster_ops_received =
+                blocking(move || r.apply_roster_ops(ops))
+                    .await
+                    .map_err(|e| match e {
+                        ReplicaError::BadMessage(m) => SessionError::Offence(m),
+                        other => other.into(),
+                    })?;
+            let push = replica.roster_ops_for(&heads);
+            if !push.is_empty() {
+                report.round_trips += 1;
+                match link
+                    .request(SyncRequest::RosterPush {
+                        federation,
+                        ops: push,
+                    })
+                    .await?
+                {
+                    SyncResponse::Ack => {}
+                    other => return Err(unexpected(other)),
+                }
+            }
+        }
+        other => return Err(unexpected(other)),
+    }
+
+    // Who may read what, after the roster step.
+    let (Some(peer_role), Some(own_role)) = (replica.peer_role(&peer), replica.own_role()) else {
+        return Ok(report);
+    };
+    let mut audiences = vec![Audience::Federation];
+    if peer_role == Role::Member && own_role == Role::Member {
+        audiences.push(Audience::Members);
+    }
+
+    // 2. Collection reconciliation: one root digest per audience, narrowing only on difference.
+    report.round_trips += 1;
+    let (theirs_fed, theirs_members) =
+        match link.request(SyncRequest::Digest { federation }).await? {
+            SyncResponse::Digest {
+                federation,
+                members,
+            } => (federation, members),
+            other => return Err(unexpected(other)),
+        };
+    let (ours_fed, ours_members) = replica.digests();
+    let mut to_sync: BTreeSet<DocId> = BTreeSet::new();
+    for audience in audiences {
+        let (ours, theirs) = match audience {
+            Audience::Federation => (ours_fed, Some(theirs_fed)),
+            Audience::Members => (ours_members, theirs_members),
+        };
+        if Some(ours) == theirs {
+            continue;
+        }
+        report.round_trips += 1;
+        let their_buckets = match link
+            .request(SyncRequest::Buckets {
+                federation,
+                audience,
+            })
+            .await?
+        {
+            SyncResponse::Buckets { buckets } => buckets,
+            other => return Err(unexpected(other)),
+        };
+        let buckets = differing_buckets(&replica.bucket_digests(audience), &their_buckets);
+        if buckets.is_empty() {
+            continue;
+        }
+        report.round_trips += 1;
+        let their_items = match link
+            .request(SyncRequest::Items {
+                federation,
+                audience,
+                buckets: buckets.clone(),
+            })
+            .await?
+        {
+            SyncResponse::Items { items } => items,
+            other => return Err(unexpected(other)),
+        };
+        let ours = replica.bucket_items(audience, &buckets);
+        report.docs_compared += ours.len().max(their_items.len());
+        to_sync.extend(differing_docs(&ours, &their_items));
+    }
+
+    // 3. Documents, in batches, automerge sync until both sides have nothing more to say.
+    let docs: Vec<DocId> = to_sync.into_iter().collect();
+    for batch in docs.chunks(DOC_BATCH) {
+        let mut open: Vec<DocId> = batch.to_vec();
+        for _ in 0..MAX_DOC_ROUNDS {
+            let r = replica.clone();
+            let ids = open.clone();
+            let outgoing: Vec<DocSyncMessage> =
+                blocking(move || ids.iter().map(|d| r.sync_generate(&peer, d)).collect()).await?;
+            let idle_ours: BTreeSet<DocId> = outgoing
+                .iter()
+                .filter(|m| m.message.is_none())
+                .map(|m| m.doc)
+                .collect();
+            report.round_trips += 1;
+            let replies = match link
+                .request(SyncRequest::Docs {
+                    federation,
+                    docs: outgoing,
+                })
+                .await?
+            {
+                SyncResponse::Docs { docs } => docs,
+                other => return Err(unexpected(other)),
+            };
+            if replies.len() > MAX_DOCS_PER_MESSAGE
+                || replies.iter().any(|m| !open.contains(&m.doc))
+            {
+                return Err(SessionError::Offence(
+                    "reply names documents not asked about".into(),
+                ));
+            }
+            let idle_theirs: BTreeSet<DocId> = replies
+                .iter()
+                .filter(|m| m.message.is_none())
+                .map(|m| m.doc)
+                .collect();
+            let r = replica.clone();
+            let applied = blocking(move || {
+                let mut applied = 0;
+                for m in replies {
+                    applied += r.sync_receive(&peer, m)?.applied;
+                }
+                Ok(applied)
+            })
+            .await
+            .map_err(|e| match e {
+                ReplicaError::Rejected(r) => SessionError::Offence(r.to_string()),
+                ReplicaError::BadMessage(m) => SessionError::Offence(m),
+                other => other.into(),
+            })?;
+            report.changes_applied += applied;
+            open.retain(|d| !(idle_ours.contains(d) && idle_theirs.contains(d)));
+            if open.is_empty() {
+                break;
+            }
+        }
+    }
+
+    report.round_trips += 1;
+    if let SyncResponse::Digest {
+        federation: f,
+        members,
+    } = link.request(SyncRequest::Digest { federation }).await?
+    {
+        let (of, om) = replica.digests();
+        report.in_sync = f == of && (members.is_none() || members == Some(om));
+    }
+    Ok(report)
+}
+
+fn refused(code: RefusalCode, message: impl Into<String>) -> SyncResponse {
+    SyncResponse::Refused {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Answers one sync request from `peer`. Blocking: run it on the blocking pool. Every request is
+/// gated: only active roster members and peripherals get an answer, and only about what they may
+/// read. Returns the response and whether the request was an offence (invalid content).
+pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncResponse, bool) {
+    let Some(role) = replica.peer_role(peer) else {
+        return (
+            refused(
+                RefusalCode::NotInRoster,
+                "not an active member of this federation",
+            ),
+            false,
+        );
+    };
+    let Some(federation) = replica.federation_id() else {
+        return (
+            refused(RefusalCode::NotInRoster, "not in a federation"),
+            false,
+        );
+    };
+    let named = match &req {
+        SyncRequest::Roster { federation, .. }
+        | SyncRequest::RosterPush { federation, .. }
+        | SyncRequest::Digest { federation }
+        | SyncRequest::Buckets { federation, .. }
+        | SyncRequest::Items { federation, .. }
+        | SyncRequest::Docs { federation, .. } => *federation,
+    };
+    if named != federation {
+        return (
+            refused(RefusalCode::WrongFederation, "another federation"),
+            true,
+        );
+    }
+    match req {
+        SyncRequest::Roster { heads, .. } => (
+            SyncResponse::RosterOps {
+                ops: replica.roster_ops_for(&heads),
+                heads: replica.roster_heads(),
+            },
+            false,
+        ),
+        SyncRequest::RosterPush { ops, .. } => {
+            if ops.len() > MAX_OPS_PER_MESSAGE {
+                return (refused(RefusalCode::BadRequest, "too many ops"), true);
+            }
+            match replica.apply_roster_ops(ops) {
+                Ok(_) => (SyncResponse::Ack, false),
+                Err(ReplicaError::BadMessage(m)) => (refused(RefusalCode::BadRequest, m), true),
+                Err(e) => (refused(RefusalCode::Internal, e.to_string()), false),
+            }
+        }
+        SyncRequest::Digest { .. } => {
+            let (f, m) = replica.digests();
+            let members =
+                (role == Role::Member && replica.own_role() == Some(Role::Member)).then_some(m);
+            (
+                SyncResponse::Digest {
+                    federation: f,
+                    members,
+                },
+                false,
+            )
+        }
+        SyncRequest::Buckets { audience, .. } => {
+            if !may_read(role, audience) {
+                return (refused(RefusalCode::Forbidden, "members only"), true);
+            }
+            (
+                SyncResponse::Buckets {
+                    buckets: replica.bucket_digests(audience),
+                },
+                false,
+            )
+        }
+        SyncRequest::Items {
+            audience, buckets, ..
+        } => {
+            if !may_read(role, audience) {
+                return (refused(RefusalCode::Forbidden, "members only"), true);
+            }
+            if buckets.len() > copnet_protocol::collection::BUCKETS {
+                return (refused(RefusalCode::BadRequest, "too many buckets"), true);
+            }
+            (
+                SyncResponse::Items {
+                    items: replica.bucket_items(audience, &buckets),
+                },
+                false,
+            )
+        }
+        SyncRequest::Docs { docs, .. } => {
+            if docs.len() > MAX_DOCS_PER_MESSAGE {
+                return (refused(RefusalCode::BadRequest, "too many documents"), true);
+            }
+            let mut replies = Vec::with_capacity(docs.len());
+            for m in docs {
+                let doc = m.doc;
+                match replica.sync_receive(peer, m) {
+                    Ok(_) => {}
+                    Err(ReplicaError::Forbidden(_)) => {
+                        // Asked about a document it may not read: answer as if we had none.
+                        replies.push(DocSyncMessage {
+                            doc,
+                            message: None,
+                            signatures: vec![],
+                        });
+                        continue;
+                    }
+                    Err(e @ (ReplicaError::Rejected(_) | ReplicaError::BadMessage(_))) => {
+                        tracing::warn!(from = %peer.fmt_short(), %doc, error = %e, "refused a sync message");
+                        return (refused(RefusalCode::InvalidChange, e.to_string()), true);
+                    }
+                    Err(e) => return (refused(RefusalCode::Internal, e.to_string()), false),
+                }
+                match replica.sync_generate(peer, &doc) {
+                    Ok(reply) => replies.push(reply),
+                    Err(e) => return (refused(RefusalCode::Internal, e.to_string()), false),
+                }
+            }
+            (SyncResponse::Docs { docs: replies }, false)
+        }
+    }
+}

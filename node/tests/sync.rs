@@ -1,0 +1,342 @@
+//! Sync between replicas through the real session and responder code, over an in-process link:
+//! convergence, read gating for peripheral nodes, and refusal of invalid changes.
+
+use std::sync::Arc;
+
+use automerge::sync::{ChunkList, Have, Message, MessageVersion};
+use automerge::{AutoCommit, transaction::CommitOptions};
+use copnet_node::replica::{
+    NewCommunity, NewConsult, NewFederation, NewResource, Replica, ResourceEdit,
+};
+use copnet_node::session::{self, Link, LinkError};
+use copnet_node::store::Store;
+use copnet_protocol::docs::Resource;
+use copnet_protocol::validity::roster_heads_message;
+use copnet_protocol::wire::{DocSyncMessage, JoinRequest, RefusalCode, SyncRequest, SyncResponse};
+use copnet_protocol::*;
+
+struct Direct {
+    to: Arc<Replica>,
+    from: NodeId,
+}
+
+impl Link for Direct {
+    async fn request(&self, req: SyncRequest) -> Result<SyncResponse, LinkError> {
+        let (to, from) = (self.to.clone(), self.from);
+        let (resp, _) = tokio::task::spawn_blocking(move || session::respond(&to, &from, req))
+            .await
+            .unwrap();
+        Ok(resp)
+    }
+}
+
+fn replica(dir: &tempfile::TempDir, name: &str) -> Arc<Replica> {
+    let store = Store::open(&dir.path().join(name)).unwrap();
+    Replica::open(
+        NodeKey::generate(),
+        Profile {
+            org: name.into(),
+            sector: None,
+        },
+        store,
+    )
+    .unwrap()
+}
+
+fn join(inviter: &Replica, joiner: &Replica, role: Role) {
+    let token = inviter
+        .create_invite(role, 3_600_000, vec!["/ip4/127.0.0.1/tcp/1".into()])
+        .unwrap();
+    let req = JoinRequest {
+        federation: token.body.federation,
+        invite_key: token.invite_key(),
+        profile: joiner.profile().clone(),
+        proof: token.proof_for(&joiner.node_id()),
+    };
+    let ops = inviter.admit(&joiner.node_id(), &req).unwrap();
+    joiner.adopt_roster(token.body.federation, ops).unwrap();
+    // Reusing the token fails.
+    assert!(inviter.admit(&joiner.node_id(), &req).is_err());
+}
+
+async fn sync(a: &Arc<Replica>, b: &Arc<Replica>) -> session::SessionReport {
+    session::run(
+        a.clone(),
+        b.node_id(),
+        &Direct {
+            to: b.clone(),
+            from: a.node_id(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn heads(r: &Replica, doc: &DocId) -> Option<Vec<String>> {
+    r.store().doc_entry(doc).unwrap().map(|e| {
+        let mut h = e.heads;
+        h.sort();
+        h
+    })
+}
+
+#[tokio::test]
+async fn members_converge_and_peripherals_get_only_federation_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b, c, p] = ["A", "B", "C", "P"].map(|n| replica(&dir, n));
+    a.create_federation(NewFederation {
+        name: "F".into(),
+        charter: None,
+    })
+    .unwrap();
+    join(&a, &b, Role::Member);
+    join(&a, &c, Role::Member);
+    join(&a, &p, Role::Peripheral);
+    for r in [&b, &c, &p] {
+        sync(r, &a).await;
+    }
+
+    let com = a
+        .create_community(NewCommunity {
+            name: "Housing".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let res = a
+        .add_resource(NewResource {
+            community: com.to_string(),
+            title: "Guide".into(),
+            kind: "tool".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let consult = a
+        .open_consult(NewConsult {
+            community: com.to_string(),
+            title: "Case".into(),
+            question: "Q?".into(),
+            summary: "S".into(),
+            audience: None,
+        })
+        .unwrap()
+        .id;
+    for r in [&b, &c, &p] {
+        let report = sync(r, &a).await;
+        assert!(report.in_sync || r.node_id() == p.node_id(), "{report:?}");
+    }
+    // Concurrent writes on every member.
+    b.edit_resource(
+        &res.to_string(),
+        ResourceEdit {
+            summary: Some("from B".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    c.edit_resource(
+        &res.to_string(),
+        ResourceEdit {
+            title: Some("Guide (C)".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    a.reply_consult(
+        &consult.to_string(),
+        copnet_node::replica::NewReply {
+            text: "from A".into(),
+        },
+    )
+    .unwrap();
+    b.reply_consult(
+        &consult.to_string(),
+        copnet_node::replica::NewReply {
+            text: "from B".into(),
+        },
+    )
+    .unwrap();
+    let b_only = b
+        .add_resource(NewResource {
+            community: com.to_string(),
+            title: "B's".into(),
+            kind: "policy".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    // A ring of sessions, twice, reaches everyone.
+    for _ in 0..2 {
+        sync(&b, &a).await;
+        sync(&c, &b).await;
+        sync(&a, &c).await;
+        sync(&p, &a).await;
+    }
+    for doc in [com, res, consult, b_only] {
+        assert_eq!(heads(&a, &doc), heads(&b, &doc), "{doc}");
+        assert_eq!(heads(&a, &doc), heads(&c, &doc), "{doc}");
+    }
+    let view = a.get(&res).unwrap().view;
+    assert_eq!(view["summary"], "from B");
+    assert_eq!(view["title"], "Guide (C)");
+    assert_eq!(a.get(&consult).unwrap().view["reply_count"], 2);
+    // The peripheral holds every federation document, and nothing of the consult.
+    for doc in [com, res, b_only] {
+        assert_eq!(heads(&p, &doc), heads(&a, &doc), "{doc}");
+    }
+    assert!(p.store().doc_entry(&consult).unwrap().is_none());
+    assert!(p.store().changes_of(&consult).unwrap().is_empty());
+    assert!(p.store().automerge_bytes(&consult).unwrap().is_none());
+    // Reconnecting with nothing changed costs the roster step and one digest.
+    let report = sync(&b, &a).await;
+    assert!(report.in_sync);
+    assert_eq!(report.docs_compared, 0);
+    assert!(report.round_trips <= 3, "{report:?}");
+}
+
+/// Builds a sync message carrying one change to `doc` written by `author` (bypassing its
+/// replica's refusal), signed with `signer`.
+fn forged_message(
+    holder: &Replica,
+    author: &NodeKey,
+    signer: &NodeKey,
+    doc: &DocId,
+) -> DocSyncMessage {
+    let bytes = holder.store().automerge_bytes(doc).unwrap().unwrap();
+    let mut am = AutoCommit::load(&bytes)
+        .unwrap()
+        .with_actor(ActorId::for_process(author.node_id()).to_automerge());
+    let old_heads = am.get_heads();
+    let mut r: Resource = autosurgeon::hydrate(&am).unwrap();
+    r.title = "Tampered".into();
+    autosurgeon::reconcile(&mut am, &r).unwrap();
+    am.commit_with(
+        CommitOptions::default().with_message(roster_heads_message(&holder.roster_heads())),
+    );
+    let change = am.get_last_local_change().unwrap();
+    let message = Message {
+        heads: vec![change.hash()],
+        need: vec![],
+        have: vec![Have {
+            last_sync: old_heads,
+            bloom: Default::default(),
+        }],
+        changes: ChunkList::from(vec![change.raw_bytes().to_vec()]),
+        flags: None,
+        version: MessageVersion::V1,
+    };
+    DocSyncMessage {
+        doc: *doc,
+        message: Some(message.encode()),
+        signatures: vec![(
+            change.hash().0,
+            signer.sign(Domain::Change, &change.hash().0),
+        )],
+    }
+}
+
+#[tokio::test]
+async fn invalid_changes_are_refused_whole_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b, p] = ["A", "B", "P"].map(|n| replica(&dir, n));
+    a.create_federation(NewFederation {
+        name: "F".into(),
+        charter: None,
+    })
+    .unwrap();
+    join(&a, &b, Role::Member);
+    join(&a, &p, Role::Peripheral);
+    let com = a
+        .create_community(NewCommunity {
+            name: "C".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let res = a
+        .add_resource(NewResource {
+            community: com.to_string(),
+            title: "Original".into(),
+            kind: "tool".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    sync(&b, &a).await;
+    sync(&p, &a).await;
+    let before = heads(&a, &res);
+
+    let send = |from: &Arc<Replica>, m: DocSyncMessage| {
+        let fed = a.federation_id().unwrap();
+        session::respond(
+            &a,
+            &from.node_id(),
+            SyncRequest::Docs {
+                federation: fed,
+                docs: vec![m],
+            },
+        )
+    };
+    let outsider = NodeKey::generate();
+    let cases = [
+        (
+            "a peripheral's own change",
+            &p,
+            forged_message(&p, p.key(), p.key(), &res),
+        ),
+        (
+            "signed by another key",
+            &b,
+            forged_message(&b, b.key(), &outsider, &res),
+        ),
+        (
+            "a member's change under the wrong author",
+            &b,
+            forged_message(&b, a.key(), b.key(), &res),
+        ),
+    ];
+    for (what, from, msg) in cases {
+        let (resp, offence) = send(from, msg);
+        assert!(
+            matches!(
+                resp,
+                SyncResponse::Refused {
+                    code: RefusalCode::InvalidChange,
+                    ..
+                }
+            ),
+            "{what}: {resp:?}"
+        );
+        assert!(offence, "{what} counts as an offence");
+        assert_eq!(heads(&a, &res), before, "{what} changed nothing");
+    }
+    // Tampered bytes: the signature no longer matches the hash.
+    let mut tampered = forged_message(&b, b.key(), b.key(), &res);
+    let mut bytes = tampered.message.take().unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0x20;
+    tampered.message = Some(bytes);
+    let (resp, _) = send(&b, tampered);
+    assert!(matches!(resp, SyncResponse::Refused { .. }), "{resp:?}");
+    assert_eq!(heads(&a, &res), before);
+    assert_eq!(a.get(&res).unwrap().view["title"], "Original");
+
+    // An outsider gets nothing at all.
+    let (resp, _) = session::respond(
+        &a,
+        &outsider.node_id(),
+        SyncRequest::Digest {
+            federation: a.federation_id().unwrap(),
+        },
+    );
+    assert!(matches!(
+        resp,
+        SyncResponse::Refused {
+            code: RefusalCode::NotInRoster,
+            ..
+        }
+    ));
+    let doc = a.store().automerge_bytes(&res).unwrap().unwrap();
+    assert!(AutoCommit::load(&doc).unwrap().get_heads().len() == 1);
+}
