@@ -33,6 +33,20 @@ pub struct Config {
     /// Address of the HTTP API and web UI. Default `127.0.0.1:7700`; port 0 picks a free port.
     #[serde(default = "default_http")]
     pub http: SocketAddr,
+    /// libp2p listen addresses. Default: TCP and QUIC on port 7701 on all interfaces.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// Discover federation peers on the local network with mDNS. Off by default: it announces
+    /// the node's presence to everyone on the LAN.
+    #[serde(default)]
+    pub mdns: bool,
+}
+
+/// Default libp2p listen addresses.
+pub const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/7701", "/ip4/0.0.0.0/udp/7701/quic-v1"];
+
+fn default_listen() -> Vec<String> {
+    DEFAULT_LISTEN.iter().map(|s| s.to_string()).collect()
 }
 
 fn default_http() -> SocketAddr {
@@ -45,6 +59,8 @@ impl Config {
             org,
             sector,
             http: default_http(),
+            listen: default_listen(),
+            mdns: false,
         }
     }
 

@@ -28,6 +28,10 @@ pub struct NodeOptions {
     pub org: Option<String>,
     pub sector: Option<String>,
     pub http: Option<SocketAddr>,
+    /// libp2p listen addresses; empty means "from config".
+    pub listen: Vec<String>,
+    /// Turn mDNS discovery on for this run.
+    pub mdns: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,10 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Replica(#[from] ReplicaError),
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
+    #[error("invalid listen address {0:?}: write it like /ip4/0.0.0.0/tcp/7701")]
+    BadListen(String),
     #[error(
         "cannot listen on {addr}: {source} (is another node using that port? pick one with --http 127.0.0.1:PORT)"
     )]
@@ -55,6 +63,7 @@ pub struct Node {
     token: Arc<str>,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    network: crate::net::Network,
 }
 
 /// The host name, as a default organisation name for `copnet up` on a fresh machine.
@@ -89,6 +98,15 @@ impl Node {
         if let Some(http) = opts.http {
             config.http = http;
         }
+        if !opts.listen.is_empty() {
+            config.listen = opts.listen.clone();
+        }
+        config.mdns |= opts.mdns;
+        let listen = config
+            .listen
+            .iter()
+            .map(|a| a.parse().map_err(|_| NodeError::BadListen(a.clone())))
+            .collect::<Result<Vec<libp2p::Multiaddr>, _>>()?;
         let key = data.load_key()?;
         let node_id = key.node_id();
         let span = tracing::info_span!("node", id = %node_id.fmt_short());
@@ -105,6 +123,15 @@ impl Node {
             sector: config.sector.clone(),
         };
         let replica = Replica::open(key, profile, store)?;
+        let network = crate::net::Network::start(
+            replica.clone(),
+            crate::net::NetConfig {
+                listen,
+                mdns: config.mdns,
+            },
+            span.clone(),
+        )
+        .await?;
 
         let listener = tokio::net::TcpListener::bind(config.http)
             .await
@@ -127,6 +154,7 @@ impl Node {
         let (stop, mut stopped) = watch::channel(false);
         let app = api::router(ApiState {
             replica: replica.clone(),
+            net: network.handle().clone(),
             token: token.clone(),
             http,
         });
@@ -150,6 +178,7 @@ impl Node {
             token,
             stop,
             server,
+            network,
         })
     }
 
@@ -165,6 +194,10 @@ impl Node {
         &self.token
     }
 
+    pub fn net(&self) -> &crate::net::NetHandle {
+        self.network.handle()
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         self.data.root()
     }
@@ -177,6 +210,7 @@ impl Node {
             Ok(Err(e)) => tracing::warn!(error = %e, "API server stopped with an error"),
             Err(e) => tracing::warn!(error = %e, "API server task failed"),
         }
+        self.network.shutdown().await;
         let store = self.replica.store().clone();
         let _ = tokio::task::spawn_blocking(move || store.commit(Default::default())).await;
         self.data.remove_addr();

@@ -10,8 +10,10 @@
 
 pub mod api;
 pub mod config;
+pub mod net;
 pub mod daemon;
 pub mod datadir;
+pub mod join;
 pub mod replica;
 pub mod session;
 pub mod store;

@@ -60,6 +60,8 @@ pub struct SessionReport {
     pub round_trips: usize,
     pub docs_compared: usize,
     pub changes_applied: usize,
+    /// Documents that differed and did not converge within this session.
+    pub unsynced: usize,
     /// True when both sides' collection digests matched at the end.
     pub in_sync: bool,
 }
@@ -246,6 +248,7 @@ pub async fn run(
                 break;
             }
         }
+        report.unsynced += open.len();
     }
 
     report.round_trips += 1;

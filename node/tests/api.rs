@@ -20,6 +20,8 @@ impl TestNode {
             org: Some("Northside Family Support".into()),
             sector: None,
             http: Some("127.0.0.1:0".parse().unwrap()),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
         })
         .await
         .unwrap();

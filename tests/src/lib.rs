@@ -114,6 +114,7 @@ impl NodeProc {
             .arg("--data")
             .arg(data)
             .args(["up", "--http", "127.0.0.1:0"])
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"])
             .args(extra)
             .env("RUST_LOG", "info")
             .env_remove("COPNET_DATA")
@@ -216,6 +217,18 @@ impl Api {
         self.send(self.http.post(format!("{}{}", self.base, path)).json(body))
     }
 
+    pub fn patch(&self, path: &str, body: &Value) -> anyhow::Result<(StatusCode, Value)> {
+        self.send(self.http.patch(format!("{}{}", self.base, path)).json(body))
+    }
+
+    /// GETs and expects 200; returns the body.
+    pub fn ok(&self, path: &str) -> anyhow::Result<Value> {
+        match self.get(path)? {
+            (StatusCode::OK, v) => Ok(v),
+            (s, v) => bail!("GET {path} → {s}: {v}"),
+        }
+    }
+
     /// POSTs and expects 201 Created; returns the body.
     pub fn create(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         match self.post(path, body)? {
@@ -253,4 +266,32 @@ pub fn readme_walkthrough() -> anyhow::Result<String> {
         bail!("the README walkthrough has no code");
     }
     Ok(script)
+}
+
+/// Waits until every peer in `status.peers` is connected and has nothing behind, on every node.
+pub fn wait_converged(nodes: &[&NodeProc], timeout: Duration) -> anyhow::Result<()> {
+    wait_for(timeout, "the federation to converge", || {
+        nodes.iter().all(|n| {
+            n.api.ok("/status").is_ok_and(|s| {
+                s["peers"].as_array().is_some_and(|peers| {
+                    peers.len() + 1 >= nodes.len()
+                        && peers
+                            .iter()
+                            .filter(|p| nodes.iter().any(|m| m.node_id() == p["node_id"].as_str().unwrap_or("")))
+                            .all(|p| p["connected"] == true && p["docs_behind"] == 0)
+                })
+            })
+        })
+        .then_some(())
+    })
+}
+
+impl NodeProc {
+    pub fn node_id(&self) -> String {
+        self.api
+            .ok("/status")
+            .ok()
+            .and_then(|s| s["node_id"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
 }

@@ -21,6 +21,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create a one-time invite; prints the token (and nothing else) on stdout
+    Invite {
+        /// member (reads and writes) or peripheral (receives a read-only replica)
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// How long the invite stays valid, e.g. 72h, 30m, 7d
+        #[arg(long, default_value = "72h")]
+        expires: String,
+    },
+    /// Join a federation with an invite token; returns once admitted and first synced
+    Join {
+        /// The token from `copnet federation invite`
+        token: String,
+    },
+    /// Leave the federation: publish a signed departure, disconnect, stop syncing
+    Leave {
+        /// Also delete every document this node holds
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Propose (or endorse) removing an organisation; it takes effect at a strict majority of
+    /// the other members
+    Remove {
+        /// The node id (12D3KooW…) of the organisation to remove
+        node: String,
+        /// Why, for the record every member keeps
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
@@ -45,9 +74,56 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                         ("org", "ORGANISATION"),
                         ("role", "ROLE"),
                         ("status", "STATUS"),
+                        ("connected", "CONNECTED"),
                     ],
                 );
             }
+            Ok(())
+        }
+        Command::Invite { role, expires } => {
+            let v = client
+                .post("/federation/invites", &json!({ "role": role, "expires": expires }))
+                .await?;
+            let token = v
+                .get("token")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| anyhow::anyhow!("the node's answer has no token"))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Join { token } => {
+            let v = client.post("/federation/join", &json!({ "token": token })).await?;
+            println!(
+                "joined {} ({}) as {}",
+                output::field(&v, "name"),
+                output::field(&v, "id"),
+                output::field(&v, "role")
+            );
+            if let Some(err) = v.pointer("/first_sync/error").and_then(|e| e.as_str()) {
+                eprintln!("note: first sync incomplete ({err}); it continues in the background");
+            }
+            Ok(())
+        }
+        Command::Leave { purge } => {
+            let v = client.post("/federation/leave", &json!({ "purge": purge })).await?;
+            println!(
+                "left the federation; {} peer(s) were told{}",
+                output::field(&v, "delivered_to"),
+                if purge { "; local documents deleted" } else { "; local documents kept" }
+            );
+            Ok(())
+        }
+        Command::Remove { node, reason } => {
+            let v = client
+                .post("/federation/remove", &json!({ "node": node, "reason": reason }))
+                .await?;
+            let outcome = output::field(&v, "outcome");
+            println!(
+                "{outcome}: {} of {} other members have endorsed removing {}",
+                output::field(&v, "votes"),
+                output::field(&v, "electorate"),
+                output::field(&v, "target")
+            );
             Ok(())
         }
     }

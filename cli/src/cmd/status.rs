@@ -37,10 +37,23 @@ pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
             println!("  federation: none yet (create one with `copnet federation create NAME`)")
         }
     }
-    let peers = v
-        .get("peers")
-        .and_then(|p| p.as_array())
-        .map_or(0, Vec::len);
-    println!("       peers: {peers}");
+    let listen = output::field(&v, "listen");
+    if !listen.is_empty() {
+        println!("   listening: {listen}");
+    }
+    let peers = v.get("peers").cloned().unwrap_or_default();
+    println!("       peers: {}", peers.as_array().map_or(0, Vec::len));
+    if peers.as_array().is_some_and(|p| !p.is_empty()) {
+        output::table(
+            &peers,
+            &[
+                ("org", "ORGANISATION"),
+                ("role", "ROLE"),
+                ("connected", "CONNECTED"),
+                ("docs_behind", "DOCS BEHIND"),
+                ("node_id", "NODE"),
+            ],
+        );
+    }
     Ok(())
 }

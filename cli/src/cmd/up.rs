@@ -15,6 +15,12 @@ pub struct Args {
     /// Address for the HTTP API and web UI [default: from config.json, else 127.0.0.1:7700]
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// libp2p listen address (repeatable) [default: /ip4/0.0.0.0/tcp/7701 and /ip4/0.0.0.0/udp/7701/quic-v1]
+    #[arg(long, value_name = "MULTIADDR")]
+    listen: Vec<String>,
+    /// Discover federation peers on the local network with mDNS
+    #[arg(long)]
+    mdns: bool,
 }
 
 pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
@@ -29,6 +35,8 @@ pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
         org: a.org,
         sector: a.sector,
         http: a.http,
+        listen: a.listen,
+        mdns: a.mdns,
     })
     .await?;
     eprintln!(

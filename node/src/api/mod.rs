@@ -29,6 +29,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub replica: Arc<Replica>,
+    pub net: crate::net::NetHandle,
     pub token: Arc<str>,
     pub http: SocketAddr,
 }

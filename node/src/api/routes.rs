@@ -26,6 +26,10 @@ pub fn authed() -> Router<ApiState> {
     Router::new()
         .route("/status", get(status))
         .route("/federation", get(federation).post(create_federation))
+        .route("/federation/invites", post(create_invite))
+        .route("/federation/join", post(join_federation))
+        .route("/federation/leave", post(leave_federation))
+        .route("/federation/remove", post(remove_member))
         .route("/communities", get(list_communities).post(create_community))
         .route("/communities/{id}", get(show_community))
         .route("/resources", get(list_resources).post(add_resource))
@@ -56,16 +60,40 @@ async fn status(State(s): State<ApiState>) -> ApiResult {
             "role": f.role.map(|r| r.as_str()).unwrap_or("none"),
         })),
         "http": s.http.to_string(),
-        "listen": Vec::<String>::new(),
-        "peers": Vec::<Value>::new(),
+        "listen": s.net.listen_addrs(),
+        "peers": peers(&s),
         "docs": docs,
     })))
+}
+
+/// Every other active organisation, with its connection and sync state.
+fn peers(s: &ApiState) -> Vec<Value> {
+    let Some(state) = s.replica.roster_state() else {
+        return vec![];
+    };
+    let net = s.net.peer_status();
+    state
+        .active()
+        .filter(|m| m.node != s.replica.node_id())
+        .map(|m| {
+            let st = net.get(&m.node).cloned().unwrap_or_default();
+            json!({
+                "node_id": m.node,
+                "org": m.profile.org,
+                "role": m.role,
+                "connected": st.connected,
+                "docs_behind": st.docs_behind,
+                "last_in_sync": st.last_in_sync_ms.map(crate::views::rfc3339),
+            })
+        })
+        .collect()
 }
 
 async fn federation(State(s): State<ApiState>) -> ApiResult {
     let Some(state) = s.replica.roster_state() else {
         return Err(crate::replica::ReplicaError::NoFederation.into());
     };
+    let net = s.net.peer_status();
     let members: Vec<Value> = state
         .members
         .values()
@@ -76,7 +104,10 @@ async fn federation(State(s): State<ApiState>) -> ApiResult {
                 "sector": m.profile.sector,
                 "role": m.role,
                 "status": m.status,
-                "connected": m.node == s.replica.node_id(),
+                "connected": m.node == s.replica.node_id()
+                    || net.get(&m.node).is_some_and(|p| p.connected),
+                "removal_reason": m.removal_reason,
+                "this_node": m.node == s.replica.node_id(),
             })
         })
         .collect();
@@ -106,8 +137,27 @@ struct ListQuery {
     community: Option<String>,
 }
 
-fn rows(entries: Vec<DocEntry>) -> Json<Value> {
-    Json(Value::Array(entries.into_iter().map(|e| e.view).collect()))
+/// Adds who wrote a document as the roster knows them now: their organisation, and whether they
+/// have since left or been removed (DESIGN §4: the UI marks such content).
+fn decorate(s: &ApiState, mut view: Value) -> Value {
+    let state = s.replica.roster_state();
+    if let (Some(state), Some(obj)) = (state, view.as_object_mut()) {
+        let creator = obj
+            .get("creator")
+            .and_then(Value::as_str)
+            .and_then(|c| c.parse::<copnet_protocol::NodeId>().ok());
+        if let Some(m) = creator.and_then(|c| state.member(&c).cloned()) {
+            obj.insert("creator_org".into(), json!(m.profile.org));
+            obj.insert("creator_status".into(), json!(m.status));
+        }
+    }
+    view
+}
+
+fn rows(s: &ApiState, entries: Vec<DocEntry>) -> Json<Value> {
+    Json(Value::Array(
+        entries.into_iter().map(|e| decorate(s, e.view)).collect(),
+    ))
 }
 
 async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult {
@@ -118,15 +168,15 @@ async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult {
         .transpose()
         .map_err(|e| ApiError::invalid(e.0))?;
     let r = s.replica.clone();
-    Ok(rows(
-        blocking(move || r.list(kind, community.as_ref())).await?,
-    ))
+    let entries = blocking(move || r.list(kind, community.as_ref())).await?;
+    Ok(rows(&s, entries))
 }
 
 async fn show(s: ApiState, kind: DocKind, id: String) -> ApiResult {
     let id = parse_id(&id, kind).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
-    Ok(Json(blocking(move || r.get(&id)).await?.view))
+    let view = blocking(move || r.get(&id)).await?.view;
+    Ok(Json(decorate(&s, view)))
 }
 
 fn created(e: DocEntry) -> (StatusCode, Json<Value>) {
@@ -217,4 +267,89 @@ async fn schedule_event(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let r = s.replica.clone();
     Ok(created(blocking(move || r.schedule_event(input)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteInput {
+    #[serde(default)]
+    role: Option<String>,
+    /// e.g. "72h", "30m", "7d"
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+async fn create_invite(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<InviteInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let role: copnet_protocol::Role = input
+        .role
+        .as_deref()
+        .unwrap_or("member")
+        .parse()
+        .map_err(ApiError::invalid)?;
+    let ttl_ms = crate::validate::ttl_ms(input.expires.as_deref().unwrap_or("72h"))
+        .map_err(|e| ApiError::invalid(e.0))?;
+    let addrs = s.net.dialable_addrs();
+    let r = s.replica.clone();
+    let token = blocking(move || r.create_invite(role, ttl_ms, addrs)).await?;
+    s.net.roster_changed().await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "token": token.encode(),
+            "role": role,
+            "expires_at": crate::views::rfc3339(token.body.expires_at_ms as i64),
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinInput {
+    token: String,
+}
+
+async fn join_federation(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<JoinInput>,
+) -> ApiResult {
+    let joined = crate::join::join(&s.replica, &s.net, &input.token).await?;
+    Ok(Json(joined))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LeaveInput {
+    #[serde(default)]
+    purge: bool,
+}
+
+async fn leave_federation(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<LeaveInput>,
+) -> ApiResult {
+    Ok(Json(crate::join::leave(&s.replica, &s.net, input.purge).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveInput {
+    node: String,
+    reason: String,
+}
+
+async fn remove_member(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<RemoveInput>,
+) -> ApiResult {
+    let node: copnet_protocol::NodeId = input
+        .node
+        .parse()
+        .map_err(|e: copnet_protocol::IdError| ApiError::invalid(e.to_string()))?;
+    let r = s.replica.clone();
+    let status = blocking(move || r.remove(&node, &input.reason)).await?;
+    s.net.roster_changed().await;
+    Ok(Json(serde_json::to_value(status).expect("status serialises")))
 }

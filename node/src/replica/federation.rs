@@ -74,7 +74,7 @@ impl Replica {
     ) -> Result<InviteToken> {
         self.require_member()?;
         if ttl_ms == 0 || ttl_ms > MAX_INVITE_TTL_MS {
-            return Err(InputError("an invite may last from 1 minute to 30 days".into()).into());
+            return Err(InputError("an invite may last at most 30 days".into()).into());
         }
         if addrs.is_empty() {
             return Err(ReplicaError::Forbidden(

@@ -73,7 +73,8 @@ pub enum ReplicaError {
 /// What changed in the replica; the network layer listens to announce and push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicaEvent {
-    DocsChanged,
+    /// A document was written here or received from a peer.
+    DocChanged(DocId, Audience),
     RosterChanged,
 }
 
@@ -480,7 +481,7 @@ impl Replica {
             self.commit_local(id, fed, &mut doc, None, Rendered::of(value))?
         };
         self.store.wait_durable(ticket)?;
-        self.emit(ReplicaEvent::DocsChanged);
+        self.emit(ReplicaEvent::DocChanged(entry.id, entry.audience));
         Ok(entry)
     }
 
@@ -494,7 +495,7 @@ impl Replica {
             self.edit_locked(id, f)?
         };
         self.store.wait_durable(ticket)?;
-        self.emit(ReplicaEvent::DocsChanged);
+        self.emit(ReplicaEvent::DocChanged(entry.id, entry.audience));
         Ok(entry)
     }
 
@@ -806,6 +807,16 @@ impl Replica {
     }
 
     // ---- maintenance -----------------------------------------------------------------------
+
+    /// Deletes every document this node holds (`federation leave --purge`); the roster and the
+    /// identity stay.
+    pub fn purge_content(&self) -> Result<()> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.store.purge_content()?;
+        *self.collections.write().unwrap_or_else(|e| e.into_inner()) = Collections::default();
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        Ok(())
+    }
 
     /// Rebuilds every cache (automerge documents, index) from the signed changes, re-checking
     /// each change against the validity rule on the way.

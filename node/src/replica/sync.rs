@@ -370,7 +370,7 @@ impl Replica {
             });
         }
 
-        let (applied, ticket) = {
+        let (applied, applied_audience, ticket) = {
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let canonical = self.load_automerge(&doc)?;
             let mut state = self.session(peer, &doc, role)?;
@@ -389,7 +389,7 @@ impl Replica {
             batch.put_sync_state(peer, &doc, state.encode());
             self.keep_session(peer, &doc, state);
             if new.is_empty() {
-                (0, self.store.apply(batch)?)
+                (0, None, self.store.apply(batch)?)
             } else {
                 let entry = self.check_and_index(&doc, own_role, &canonical, &candidate, &new)?;
                 let now = now_ms();
@@ -407,13 +407,13 @@ impl Replica {
                 batch.put_doc(&entry, candidate.save());
                 let ticket = self.store.apply(batch)?;
                 self.index_entry(&entry);
-                (new.len(), ticket)
+                (new.len(), Some(entry.audience), ticket)
             }
         };
         self.store.wait_durable(ticket)?;
-        if applied > 0 {
+        if let Some(audience) = applied_audience {
             tracing::debug!(%doc, from = %peer.fmt_short(), applied, "applied remote changes");
-            self.emit(ReplicaEvent::DocsChanged);
+            self.emit(ReplicaEvent::DocChanged(doc, audience));
         }
         Ok(Received {
             applied,
@@ -554,12 +554,10 @@ impl Replica {
                 let ticket = self.store.apply(batch)?;
                 self.index_entry(&entry);
                 applied += new.len();
-                ticket
+                (ticket, entry.audience)
             };
-            self.store.wait_durable(ticket)?;
-        }
-        if applied > 0 {
-            self.emit(ReplicaEvent::DocsChanged);
+            self.store.wait_durable(ticket.0)?;
+            self.emit(ReplicaEvent::DocChanged(doc, ticket.1));
         }
         Ok(applied)
     }

@@ -1,0 +1,180 @@
+//! Joining and leaving a federation: the steps that involve both the replica and the network.
+
+use std::time::Duration;
+
+use copnet_protocol::wire::{InviteToken, JoinRefusal, JoinRequest, JoinResponse, TokenError};
+use libp2p::Multiaddr;
+use serde_json::{Value, json};
+
+use crate::api::ApiError;
+use crate::net::{NetHandle, peer_id};
+use crate::replica::{Replica, ReplicaError, now_ms};
+use crate::session;
+
+/// How long `join` waits for the first sync with the inviting node before returning.
+pub const FIRST_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `leave` waits for its departure to reach connected peers.
+pub const LEAVE_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn token_error(e: TokenError) -> ApiError {
+    ApiError::invalid(e.to_string())
+}
+
+/// Redeems an invite token: dial the issuer, prove the invite, adopt the roster, run a first sync.
+pub async fn join(replica: &std::sync::Arc<Replica>, net: &NetHandle, token: &str) -> Result<Value, ApiError> {
+    let token = InviteToken::decode(token).map_err(token_error)?;
+    if let Some(fed) = replica.federation_id() {
+        return Err(ReplicaError::AlreadyInFederation(fed).into());
+    }
+    if (now_ms().max(0) as u64) >= token.body.expires_at_ms {
+        return Err(ApiError::invalid(format!(
+            "this invite expired at {}; ask {} for a new one",
+            crate::views::rfc3339(token.body.expires_at_ms as i64),
+            token.body.issuer_org
+        )));
+    }
+    let issuer = peer_id(&token.body.issuer);
+    let addrs: Vec<Multiaddr> = token
+        .body
+        .addrs
+        .iter()
+        .filter_map(|a| a.parse::<Multiaddr>().ok())
+        .map(|a| match a.iter().last() {
+            Some(libp2p::multiaddr::Protocol::P2p(_)) => a,
+            _ => a.with(libp2p::multiaddr::Protocol::P2p(issuer)),
+        })
+        .collect();
+    if addrs.is_empty() {
+        return Err(ApiError::invalid("the invite carries no address to dial"));
+    }
+    let req = JoinRequest {
+        federation: token.body.federation,
+        invite_key: token.invite_key(),
+        profile: replica.profile().clone(),
+        proof: token.proof_for(&replica.node_id()),
+    };
+    let unreachable = |why: String| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "unreachable",
+            format!(
+                "could not reach {} at {}: {why}",
+                token.body.issuer_org,
+                token.body.addrs.join(", ")
+            ),
+        )
+    };
+    let response = net.join(issuer, addrs, &req).await.map_err(unreachable)?;
+    let ops = match response {
+        JoinResponse::Admitted { ops } => ops,
+        JoinResponse::Refused { code, message } => {
+            let status = match code {
+                JoinRefusal::AlreadyUsed | JoinRefusal::AlreadyMember => axum::http::StatusCode::CONFLICT,
+                JoinRefusal::Expired => axum::http::StatusCode::GONE,
+                _ => axum::http::StatusCode::FORBIDDEN,
+            };
+            let code = match code {
+                JoinRefusal::UnknownInvite => "unknown_invite",
+                JoinRefusal::AlreadyUsed => "invite_used",
+                JoinRefusal::Expired => "invite_expired",
+                JoinRefusal::BadProof => "bad_proof",
+                JoinRefusal::WrongFederation => "wrong_federation",
+                JoinRefusal::CannotAdmit => "cannot_admit",
+                JoinRefusal::AlreadyMember => "already_member",
+            };
+            return Err(ApiError::new(status, code, format!("the invite was refused: {message}")));
+        }
+    };
+    let r = replica.clone();
+    let fed = token.body.federation;
+    tokio::task::spawn_blocking(move || r.adopt_roster(fed, ops))
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))??;
+    net.roster_changed().await;
+    // Roster first, then content: one session with the inviting node before we return, so the
+    // repertoire is there when the person looks.
+    let first = tokio::time::timeout(
+        FIRST_SYNC_TIMEOUT,
+        session::run(replica.clone(), token.body.issuer, &net.link(token.body.issuer)),
+    )
+    .await;
+    let synced = match first {
+        Ok(Ok(report)) => json!({ "changes": report.changes_applied, "in_sync": report.in_sync }),
+        Ok(Err(e)) => json!({ "error": e.to_string() }),
+        Err(_) => json!({ "error": "still syncing in the background" }),
+    };
+    let fed = replica.federation().expect("just adopted");
+    tracing::info!(federation = %fed.id, "joined");
+    Ok(json!({
+        "id": fed.id,
+        "name": fed.name,
+        "role": fed.role,
+        "first_sync": synced,
+    }))
+}
+
+/// Publishes this node's Leave, delivers it to the connected peers, disconnects.
+pub async fn leave(replica: &std::sync::Arc<Replica>, net: &NetHandle, purge: bool) -> Result<Value, ApiError> {
+    let state = replica.roster_state().ok_or(ReplicaError::NoFederation)?;
+    if replica.own_role().is_none() {
+        return Err(ReplicaError::NotActive.into());
+    }
+    let me = replica.node_id();
+    let others: Vec<copnet_protocol::NodeId> = state
+        .active()
+        .map(|m| m.node)
+        .filter(|n| *n != me)
+        .collect();
+    let connected: Vec<copnet_protocol::NodeId> = net
+        .peer_status()
+        .into_iter()
+        .filter(|(n, s)| s.connected && others.contains(n))
+        .map(|(n, _)| n)
+        .collect();
+    if !others.is_empty() && connected.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "no_peer_reachable",
+            "no other member is connected, so nobody would learn that you left; try again when a peer is online",
+        ));
+    }
+    let r = replica.clone();
+    tokio::task::spawn_blocking(move || r.leave())
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))??;
+    // Deliver: a roster exchange with each connected peer (they still see us as active until
+    // they apply our Leave).
+    let federation = replica.federation_id().expect("in a federation");
+    let mut delivered = 0;
+    for peer in &connected {
+        let link = net.link(*peer);
+        let exchange = async {
+            let resp = session::Link::request(
+                &link,
+                copnet_protocol::wire::SyncRequest::Roster { federation, heads: replica.roster_heads() },
+            )
+            .await?;
+            let heads = match resp {
+                copnet_protocol::wire::SyncResponse::RosterOps { heads, .. } => heads,
+                _ => return Err(session::LinkError::Protocol("unexpected answer".into())),
+            };
+            session::Link::request(
+                &link,
+                copnet_protocol::wire::SyncRequest::RosterPush { federation, ops: replica.roster_ops_for(&heads) },
+            )
+            .await
+        };
+        if let Ok(Ok(_)) = tokio::time::timeout(LEAVE_DELIVERY_TIMEOUT, exchange).await {
+            delivered += 1;
+        }
+    }
+    net.roster_changed().await;
+    net.disconnect_all().await;
+    if purge {
+        let r = replica.clone();
+        tokio::task::spawn_blocking(move || r.purge_content())
+            .await
+            .map_err(|e| ApiError::invalid(e.to_string()))??;
+    }
+    Ok(json!({ "left": true, "delivered_to": delivered, "purged": purge }))
+}

@@ -1,0 +1,253 @@
+//! Decides when to run a sync session with which peer, and when to announce.
+//!
+//! A session runs with a peer when it connects, when its announcement differs from our state, when
+//! our roster changes (to deliver the new ops), and every [`ANTI_ENTROPY`] as a safety net. At most
+//! one session per peer runs at a time; requests that arrive meanwhile coalesce into one rerun.
+//! Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of writes costs one message.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use copnet_protocol::wire::{self, Announce};
+use copnet_protocol::{DocId, NodeId, Role};
+use libp2p::PeerId;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::{NetHandle, node_id};
+use crate::replica::{Replica, ReplicaEvent, may_read, now_ms};
+use crate::session::{self, SessionError, SessionReport};
+
+pub const ANTI_ENTROPY: Duration = Duration::from_secs(30);
+pub const ANNOUNCE_DEBOUNCE: Duration = Duration::from_millis(20);
+
+pub(crate) enum SyncerEvent {
+    PeerUp(PeerId),
+    Announced(PeerId, Box<Announce>),
+}
+
+pub(super) struct Syncer {
+    replica: Arc<Replica>,
+    net: NetHandle,
+    events: mpsc::Receiver<SyncerEvent>,
+    stopped: watch::Receiver<bool>,
+    running: HashSet<NodeId>,
+    again: HashSet<NodeId>,
+    /// Documents changed since the last session that ended in sync, per peer.
+    dirty: HashMap<NodeId, HashSet<DocId>>,
+    sessions: JoinSet<(NodeId, Result<SessionReport, SessionError>)>,
+    announce_due: Option<tokio::time::Instant>,
+}
+
+impl Syncer {
+    pub(super) fn new(
+        replica: Arc<Replica>,
+        net: NetHandle,
+        events: mpsc::Receiver<SyncerEvent>,
+        stopped: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            replica,
+            net,
+            events,
+            stopped,
+            running: HashSet::new(),
+            again: HashSet::new(),
+            dirty: HashMap::new(),
+            sessions: JoinSet::new(),
+            announce_due: None,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let mut replica_events = self.replica.subscribe();
+        let mut tick = tokio::time::interval(ANTI_ENTROPY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut stopped = self.stopped.clone();
+        loop {
+            let announce_at = self.announce_due;
+            tokio::select! {
+                changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
+                Some(event) = self.events.recv() => self.on_event(event),
+                event = replica_events.recv() => self.on_replica_event(event),
+                Some(done) = self.sessions.join_next() => {
+                    if let Ok((node, result)) = done {
+                        self.on_session_done(node, result).await;
+                    }
+                }
+                _ = async { tokio::time::sleep_until(announce_at.unwrap()).await }, if announce_at.is_some() => {
+                    self.announce_due = None;
+                    self.announce().await;
+                }
+                _ = tick.tick() => self.sync_all_connected(),
+            }
+        }
+        self.sessions.shutdown().await;
+        tracing::debug!("syncer stopped");
+    }
+
+    fn connected_peers(&self) -> Vec<NodeId> {
+        self.net
+            .peer_status()
+            .into_iter()
+            .filter(|(_, s)| s.connected)
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    fn sync_all_connected(&mut self) {
+        for n in self.connected_peers() {
+            self.request_session(n);
+        }
+    }
+
+    fn request_session(&mut self, node: NodeId) {
+        if self.replica.peer_role(&node).is_none() || self.replica.own_role().is_none() {
+            return;
+        }
+        if self.running.contains(&node) {
+            self.again.insert(node);
+            return;
+        }
+        self.running.insert(node);
+        let replica = self.replica.clone();
+        let link = self.net.link(node);
+        self.sessions.spawn(async move {
+            let result = session::run(replica, node, &link).await;
+            (node, result)
+        });
+    }
+
+    fn on_event(&mut self, event: SyncerEvent) {
+        match event {
+            SyncerEvent::PeerUp(p) => {
+                if let Some(n) = node_id(&p) {
+                    self.init_behind(&n);
+                    self.request_session(n);
+                }
+            }
+            SyncerEvent::Announced(p, a) => {
+                let Some(n) = node_id(&p) else { return };
+                if self.differs(&n, &a) {
+                    self.bump_behind(&n);
+                    self.request_session(n);
+                }
+            }
+        }
+    }
+
+    /// Whether an announcement shows state we do not share.
+    fn differs(&self, peer: &NodeId, a: &Announce) -> bool {
+        let mut ours = self.replica.roster_heads();
+        ours.sort();
+        let mut theirs = a.roster_heads.clone();
+        theirs.sort();
+        let (fed, members) = self.replica.digests();
+        let both_members = self.replica.peer_role(peer) == Some(Role::Member)
+            && self.replica.own_role() == Some(Role::Member);
+        ours != theirs || fed != a.federation_digest || (both_members && members != a.members_digest)
+    }
+
+    fn on_replica_event(&mut self, event: Result<ReplicaEvent, broadcast::error::RecvError>) {
+        match event {
+            Ok(ReplicaEvent::DocChanged(doc, audience)) => {
+                let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+                for (node, st) in status.peers.iter_mut() {
+                    let role = self.replica.peer_role(node);
+                    if role.is_some_and(|r| may_read(r, audience)) {
+                        let dirty = self.dirty.entry(*node).or_default();
+                        dirty.insert(doc);
+                        st.docs_behind = st.docs_behind.max(dirty.len());
+                    }
+                }
+                drop(status);
+                self.schedule_announce();
+            }
+            Ok(ReplicaEvent::RosterChanged) => {
+                self.schedule_announce();
+                self.sync_all_connected();
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                self.schedule_announce();
+                self.sync_all_connected();
+            }
+            Err(broadcast::error::RecvError::Closed) => {}
+        }
+    }
+
+    fn schedule_announce(&mut self) {
+        if self.announce_due.is_none() {
+            self.announce_due = Some(tokio::time::Instant::now() + ANNOUNCE_DEBOUNCE);
+        }
+    }
+
+    async fn announce(&mut self) {
+        let Some(federation) = self.replica.federation_id() else { return };
+        if self.replica.own_role().is_none() {
+            return;
+        }
+        let (federation_digest, members_digest) = self.replica.digests();
+        let a = Announce {
+            federation,
+            roster_heads: self.replica.roster_heads(),
+            federation_digest,
+            members_digest,
+        };
+        self.net.publish(wire::encode(&a)).await;
+    }
+
+    /// Before the first session with a peer, every document it may read is "behind".
+    fn init_behind(&mut self, node: &NodeId) {
+        let Some(role) = self.replica.peer_role(node) else { return };
+        let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = status.peers.entry(*node).or_default();
+        if st.last_in_sync_ms.is_none() {
+            let fed = self.replica.docs_of_audience(copnet_protocol::docs::Audience::Federation).len();
+            let members = if role == Role::Member {
+                self.replica.docs_of_audience(copnet_protocol::docs::Audience::Members).len()
+            } else {
+                0
+            };
+            st.docs_behind = (fed + members).max(1);
+        }
+    }
+
+    fn bump_behind(&mut self, node: &NodeId) {
+        let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(st) = status.peers.get_mut(node) {
+            st.docs_behind = st.docs_behind.max(1);
+        }
+    }
+
+    async fn on_session_done(&mut self, node: NodeId, result: Result<SessionReport, SessionError>) {
+        self.running.remove(&node);
+        match result {
+            Ok(report) => {
+                tracing::debug!(peer = %node.fmt_short(), ?report, "session done");
+                let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(st) = status.peers.get_mut(&node) {
+                    if report.in_sync {
+                        self.dirty.remove(&node);
+                        st.docs_behind = 0;
+                        st.last_in_sync_ms = Some(now_ms());
+                    } else {
+                        let dirty = self.dirty.get(&node).map_or(0, HashSet::len);
+                        st.docs_behind = dirty.max(report.unsynced).max(1);
+                        // Something is still moving: look again soon.
+                        self.again.insert(node);
+                    }
+                }
+            }
+            Err(SessionError::Offence(why)) => {
+                tracing::warn!(peer = %node.fmt_short(), %why, "peer misbehaved during sync");
+                self.net.offence(super::peer_id(&node)).await;
+            }
+            Err(e) => tracing::debug!(peer = %node.fmt_short(), error = %e, "session ended early"),
+        }
+        if self.again.remove(&node) && self.connected_peers().contains(&node) {
+            self.request_session(node);
+        }
+    }
+}
