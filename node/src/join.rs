@@ -21,7 +21,11 @@ fn token_error(e: TokenError) -> ApiError {
 }
 
 /// Redeems an invite token: dial the issuer, prove the invite, adopt the roster, run a first sync.
-pub async fn join(replica: &std::sync::Arc<Replica>, net: &NetHandle, token: &str) -> Result<Value, ApiError> {
+pub async fn join(
+    replica: &std::sync::Arc<Replica>,
+    net: &NetHandle,
+    token: &str,
+) -> Result<Value, ApiError> {
     let token = InviteToken::decode(token).map_err(token_error)?;
     if let Some(fed) = replica.federation_id() {
         return Err(ReplicaError::AlreadyInFederation(fed).into());
@@ -69,7 +73,9 @@ pub async fn join(replica: &std::sync::Arc<Replica>, net: &NetHandle, token: &st
         JoinResponse::Admitted { ops } => ops,
         JoinResponse::Refused { code, message } => {
             let status = match code {
-                JoinRefusal::AlreadyUsed | JoinRefusal::AlreadyMember => axum::http::StatusCode::CONFLICT,
+                JoinRefusal::AlreadyUsed | JoinRefusal::AlreadyMember => {
+                    axum::http::StatusCode::CONFLICT
+                }
                 JoinRefusal::Expired => axum::http::StatusCode::GONE,
                 _ => axum::http::StatusCode::FORBIDDEN,
             };
@@ -82,7 +88,11 @@ pub async fn join(replica: &std::sync::Arc<Replica>, net: &NetHandle, token: &st
                 JoinRefusal::CannotAdmit => "cannot_admit",
                 JoinRefusal::AlreadyMember => "already_member",
             };
-            return Err(ApiError::new(status, code, format!("the invite was refused: {message}")));
+            return Err(ApiError::new(
+                status,
+                code,
+                format!("the invite was refused: {message}"),
+            ));
         }
     };
     let r = replica.clone();
@@ -91,11 +101,17 @@ pub async fn join(replica: &std::sync::Arc<Replica>, net: &NetHandle, token: &st
         .await
         .map_err(|e| ApiError::invalid(e.to_string()))??;
     net.roster_changed().await;
+    net.add_addresses(token.body.issuer, token.body.addrs.clone())
+        .await;
     // Roster first, then content: one session with the inviting node before we return, so the
     // repertoire is there when the person looks.
     let first = tokio::time::timeout(
         FIRST_SYNC_TIMEOUT,
-        session::run(replica.clone(), token.body.issuer, &net.link(token.body.issuer)),
+        session::run(
+            replica.clone(),
+            token.body.issuer,
+            &net.link(token.body.issuer),
+        ),
     )
     .await;
     let synced = match first {
@@ -114,7 +130,11 @@ pub async fn join(replica: &std::sync::Arc<Replica>, net: &NetHandle, token: &st
 }
 
 /// Publishes this node's Leave, delivers it to the connected peers, disconnects.
-pub async fn leave(replica: &std::sync::Arc<Replica>, net: &NetHandle, purge: bool) -> Result<Value, ApiError> {
+pub async fn leave(
+    replica: &std::sync::Arc<Replica>,
+    net: &NetHandle,
+    purge: bool,
+) -> Result<Value, ApiError> {
     let state = replica.roster_state().ok_or(ReplicaError::NoFederation)?;
     if replica.own_role().is_none() {
         return Err(ReplicaError::NotActive.into());
@@ -144,27 +164,15 @@ pub async fn leave(replica: &std::sync::Arc<Replica>, net: &NetHandle, purge: bo
         .map_err(|e| ApiError::invalid(e.to_string()))??;
     // Deliver: a roster exchange with each connected peer (they still see us as active until
     // they apply our Leave).
-    let federation = replica.federation_id().expect("in a federation");
     let mut delivered = 0;
     for peer in &connected {
         let link = net.link(*peer);
-        let exchange = async {
-            let resp = session::Link::request(
-                &link,
-                copnet_protocol::wire::SyncRequest::Roster { federation, heads: replica.roster_heads() },
-            )
-            .await?;
-            let heads = match resp {
-                copnet_protocol::wire::SyncResponse::RosterOps { heads, .. } => heads,
-                _ => return Err(session::LinkError::Protocol("unexpected answer".into())),
-            };
-            session::Link::request(
-                &link,
-                copnet_protocol::wire::SyncRequest::RosterPush { federation, ops: replica.roster_ops_for(&heads) },
-            )
-            .await
-        };
-        if let Ok(Ok(_)) = tokio::time::timeout(LEAVE_DELIVERY_TIMEOUT, exchange).await {
+        if let Ok(Ok(())) = tokio::time::timeout(
+            LEAVE_DELIVERY_TIMEOUT,
+            session::deliver_roster(replica, &link),
+        )
+        .await
+        {
             delivered += 1;
         }
     }

@@ -10,10 +10,10 @@
 
 pub mod api;
 pub mod config;
-pub mod net;
 pub mod daemon;
 pub mod datadir;
 pub mod join;
+pub mod net;
 pub mod replica;
 pub mod session;
 pub mod store;

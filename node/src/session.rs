@@ -64,6 +64,8 @@ pub struct SessionReport {
     pub unsynced: usize,
     /// True when both sides' collection digests matched at the end.
     pub in_sync: bool,
+    /// Addresses of roster nodes the peer knows.
+    pub addresses: Vec<(NodeId, Vec<String>)>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -126,6 +128,22 @@ pub async fn run(
                     other => return Err(unexpected(other)),
                 }
             }
+        }
+        other => return Err(unexpected(other)),
+    }
+
+    // Where the other roster nodes can be reached.
+    report.round_trips += 1;
+    match link.request(SyncRequest::Addresses { federation }).await? {
+        SyncResponse::Addresses { peers } => {
+            report.addresses = peers
+                .into_iter()
+                .filter(|(n, _)| replica.peer_role(n).is_some() && *n != replica.node_id())
+                .map(|(n, mut a)| {
+                    a.truncate(copnet_protocol::wire::MAX_ADDRESSES_PER_PEER);
+                    (n, a)
+                })
+                .collect();
         }
         other => return Err(unexpected(other)),
     }
@@ -263,6 +281,33 @@ pub async fn run(
     Ok(report)
 }
 
+/// Sends `link`'s peer the roster ops it lacks (the roster step of a session, alone). Used to
+/// deliver a departure: to the nodes of a node that leaves, and to a node that was removed.
+pub async fn deliver_roster(replica: &Replica, link: &impl Link) -> Result<(), SessionError> {
+    let federation = replica.federation_id().ok_or(ReplicaError::NoFederation)?;
+    let heads = match link
+        .request(SyncRequest::Roster {
+            federation,
+            heads: replica.roster_heads(),
+        })
+        .await?
+    {
+        SyncResponse::RosterOps { heads, .. } => heads,
+        other => return Err(unexpected(other)),
+    };
+    let ops = replica.roster_ops_for(&heads);
+    if ops.is_empty() {
+        return Ok(());
+    }
+    match link
+        .request(SyncRequest::RosterPush { federation, ops })
+        .await?
+    {
+        SyncResponse::Ack => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}
+
 fn refused(code: RefusalCode, message: impl Into<String>) -> SyncResponse {
     SyncResponse::Refused {
         code,
@@ -295,7 +340,8 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
         | SyncRequest::Digest { federation }
         | SyncRequest::Buckets { federation, .. }
         | SyncRequest::Items { federation, .. }
-        | SyncRequest::Docs { federation, .. } => *federation,
+        | SyncRequest::Docs { federation, .. }
+        | SyncRequest::Addresses { federation } => *federation,
     };
     if named != federation {
         return (
@@ -359,6 +405,16 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
                 },
                 false,
             )
+        }
+        SyncRequest::Addresses { .. } => {
+            let peers = replica
+                .store()
+                .address_book()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(n, _)| n != peer && replica.peer_role(n).is_some())
+                .collect();
+            (SyncResponse::Addresses { peers }, false)
         }
         SyncRequest::Docs { docs, .. } => {
             if docs.len() > MAX_DOCS_PER_MESSAGE {

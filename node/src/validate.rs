@@ -174,7 +174,11 @@ pub fn duration_minutes(s: &str) -> Checked<u32> {
 /// An invite lifetime like `72h`, `30m`, `7d` or `90s`, up to 30 days, in milliseconds.
 pub fn ttl_ms(s: &str) -> Checked<u64> {
     let t = s.trim().to_lowercase();
-    let wrong = || InputError(format!("expiry {s:?} is not understood: write it like 72h, 30m or 7d"));
+    let wrong = || {
+        InputError(format!(
+            "expiry {s:?} is not understood: write it like 72h, 30m or 7d"
+        ))
+    };
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).ok_or_else(wrong)?);
     let n: u64 = num.parse().map_err(|_| wrong())?;
     let secs = match unit {
@@ -185,7 +189,9 @@ pub fn ttl_ms(s: &str) -> Checked<u64> {
         _ => return Err(wrong()),
     };
     if secs == 0 || secs > 30 * 24 * 3600 {
-        return bad(format!("expiry {s:?} must be more than nothing and at most 30 days"));
+        return bad(format!(
+            "expiry {s:?} must be more than nothing and at most 30 days"
+        ));
     }
     Ok(secs * 1000)
 }

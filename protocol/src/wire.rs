@@ -22,6 +22,8 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_OPS_PER_MESSAGE: usize = 10_000;
 /// Most documents synced in one `Docs` request.
 pub const MAX_DOCS_PER_MESSAGE: usize = 256;
+/// Most addresses per peer in an `Addresses` answer.
+pub const MAX_ADDRESSES_PER_PEER: usize = 16;
 /// Largest gossip announcement.
 pub const MAX_ANNOUNCE_BYTES: usize = 4 * 1024;
 
@@ -67,6 +69,9 @@ pub enum SyncRequest {
         federation: FederationId,
         docs: Vec<DocSyncMessage>,
     },
+    /// "Where can I reach the other nodes of the roster?" (peer exchange, so that nodes admitted
+    /// by different members find each other).
+    Addresses { federation: FederationId },
 }
 
 /// Responses of `/copnet/sync/1`.
@@ -91,6 +96,10 @@ pub enum SyncResponse {
     },
     Docs {
         docs: Vec<DocSyncMessage>,
+    },
+    /// Known multiaddrs of active roster nodes.
+    Addresses {
+        peers: Vec<(NodeId, Vec<String>)>,
     },
     /// The request was refused; `code` is machine-readable, `message` is for logs.
     Refused {

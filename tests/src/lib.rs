@@ -27,20 +27,55 @@ pub fn copnet_bin() -> &'static Path {
         if profile_dir.file_name().is_some_and(|n| n == "deps") {
             profile_dir.pop();
         }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "copnet-cli", "--bin", "copnet"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build
-            .status()
-            .expect("run cargo build for the copnet binary");
-        assert!(status.success(), "building the copnet binary failed");
         let bin = profile_dir.join("copnet");
+        // `cargo test --workspace` has built it already; build only when it is missing or older
+        // than the sources (say, `cargo test -p copnet-tests` after editing the node). An
+        // unconditional build would resolve another feature set and rebuild half the tree.
+        if is_stale(&bin) {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "copnet-cli", "--bin", "copnet"]);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build
+                .status()
+                .expect("run cargo build for the copnet binary");
+            assert!(status.success(), "building the copnet binary failed");
+        }
         assert!(bin.exists(), "no copnet binary at {}", bin.display());
         bin
     })
+}
+
+/// Whether `bin` is missing or older than any source file of the crates it is built from.
+fn is_stale(bin: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return true;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut dirs: Vec<PathBuf> = ["cli", "node", "protocol"]
+        .iter()
+        .map(|c| root.join(c).join("src"))
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m > built)
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Runs the CLI against `data` and returns its output.
@@ -114,7 +149,12 @@ impl NodeProc {
             .arg("--data")
             .arg(data)
             .args(["up", "--http", "127.0.0.1:0"])
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"])
+            .args([
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--listen",
+                "/ip4/127.0.0.1/udp/0/quic-v1",
+            ])
             .args(extra)
             .env("RUST_LOG", "info")
             .env_remove("COPNET_DATA")
@@ -271,18 +311,24 @@ pub fn readme_walkthrough() -> anyhow::Result<String> {
 /// Waits until every peer in `status.peers` is connected and has nothing behind, on every node.
 pub fn wait_converged(nodes: &[&NodeProc], timeout: Duration) -> anyhow::Result<()> {
     wait_for(timeout, "the federation to converge", || {
-        nodes.iter().all(|n| {
-            n.api.ok("/status").is_ok_and(|s| {
-                s["peers"].as_array().is_some_and(|peers| {
-                    peers.len() + 1 >= nodes.len()
-                        && peers
-                            .iter()
-                            .filter(|p| nodes.iter().any(|m| m.node_id() == p["node_id"].as_str().unwrap_or("")))
-                            .all(|p| p["connected"] == true && p["docs_behind"] == 0)
+        nodes
+            .iter()
+            .all(|n| {
+                n.api.ok("/status").is_ok_and(|s| {
+                    s["peers"].as_array().is_some_and(|peers| {
+                        peers.len() + 1 >= nodes.len()
+                            && peers
+                                .iter()
+                                .filter(|p| {
+                                    nodes
+                                        .iter()
+                                        .any(|m| m.node_id() == p["node_id"].as_str().unwrap_or(""))
+                                })
+                                .all(|p| p["connected"] == true && p["docs_behind"] == 0)
+                    })
                 })
             })
-        })
-        .then_some(())
+            .then_some(())
     })
 }
 

@@ -82,7 +82,10 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
         }
         Command::Invite { role, expires } => {
             let v = client
-                .post("/federation/invites", &json!({ "role": role, "expires": expires }))
+                .post(
+                    "/federation/invites",
+                    &json!({ "role": role, "expires": expires }),
+                )
                 .await?;
             let token = v
                 .get("token")
@@ -92,7 +95,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Join { token } => {
-            let v = client.post("/federation/join", &json!({ "token": token })).await?;
+            let v = client
+                .post("/federation/join", &json!({ "token": token }))
+                .await?;
             println!(
                 "joined {} ({}) as {}",
                 output::field(&v, "name"),
@@ -105,17 +110,26 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Leave { purge } => {
-            let v = client.post("/federation/leave", &json!({ "purge": purge })).await?;
+            let v = client
+                .post("/federation/leave", &json!({ "purge": purge }))
+                .await?;
             println!(
                 "left the federation; {} peer(s) were told{}",
                 output::field(&v, "delivered_to"),
-                if purge { "; local documents deleted" } else { "; local documents kept" }
+                if purge {
+                    "; local documents deleted"
+                } else {
+                    "; local documents kept"
+                }
             );
             Ok(())
         }
         Command::Remove { node, reason } => {
             let v = client
-                .post("/federation/remove", &json!({ "node": node, "reason": reason }))
+                .post(
+                    "/federation/remove",
+                    &json!({ "node": node, "reason": reason }),
+                )
                 .await?;
             let outcome = output::field(&v, "outcome");
             println!(

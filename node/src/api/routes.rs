@@ -71,6 +71,10 @@ fn peers(s: &ApiState) -> Vec<Value> {
     let Some(state) = s.replica.roster_state() else {
         return vec![];
     };
+    if s.replica.own_role().is_none() {
+        // This node left or was removed: it has no peers any more.
+        return vec![];
+    }
     let net = s.net.peer_status();
     state
         .active()
@@ -111,11 +115,31 @@ async fn federation(State(s): State<ApiState>) -> ApiResult {
             })
         })
         .collect();
+    let proposals: Vec<Value> = state
+        .proposals
+        .iter()
+        .filter(|(_, p)| !p.carried && state.is_active(&p.target))
+        .map(|(hash, p)| {
+            let electorate = state
+                .active()
+                .filter(|m| m.role == copnet_protocol::Role::Member && m.node != p.target)
+                .count();
+            json!({
+                "id": hash.to_string(),
+                "target": p.target,
+                "proposer": p.proposer,
+                "reason": p.reason,
+                "votes": p.endorsers.iter().filter(|e| state.can_write(e) && **e != p.target).count(),
+                "electorate": electorate,
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "id": state.federation,
         "name": state.name,
         "charter": state.charter,
         "members": members,
+        "proposals": proposals,
     })))
 }
 
@@ -330,7 +354,9 @@ async fn leave_federation(
     State(s): State<ApiState>,
     ApiJson(input): ApiJson<LeaveInput>,
 ) -> ApiResult {
-    Ok(Json(crate::join::leave(&s.replica, &s.net, input.purge).await?))
+    Ok(Json(
+        crate::join::leave(&s.replica, &s.net, input.purge).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -351,5 +377,7 @@ async fn remove_member(
     let r = s.replica.clone();
     let status = blocking(move || r.remove(&node, &input.reason)).await?;
     s.net.roster_changed().await;
-    Ok(Json(serde_json::to_value(status).expect("status serialises")))
+    Ok(Json(
+        serde_json::to_value(status).expect("status serialises"),
+    ))
 }

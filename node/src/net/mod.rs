@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use copnet_protocol::wire::{self, JoinRequest, JoinResponse, SyncRequest, SyncResponse};
 use copnet_protocol::NodeId;
+use copnet_protocol::wire::{self, JoinRequest, JoinResponse, SyncRequest, SyncResponse};
 use libp2p::{Multiaddr, PeerId};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -69,10 +69,13 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<Vec<u8>, String>>,
     },
     Publish(Vec<u8>),
+    /// Addresses learned from an invite or a peer.
+    AddAddresses(PeerId, Vec<Multiaddr>),
     /// A peer misbehaved in a session this node ran.
     Offence(PeerId),
     /// The roster changed: re-derive the allow-list, subscriptions and dial targets.
     RosterChanged,
+    Disconnect(PeerId),
     DisconnectAll,
 }
 
@@ -109,7 +112,11 @@ impl NetHandle {
             .map_err(|_| LinkError::Unreachable("the network is shutting down".into()))
     }
 
-    pub async fn request(&self, peer: PeerId, req: &SyncRequest) -> Result<SyncResponse, LinkError> {
+    pub async fn request(
+        &self,
+        peer: PeerId,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, LinkError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Request {
             peer,
@@ -152,12 +159,26 @@ impl NetHandle {
         wire::decode(&bytes).map_err(|e| format!("the inviting node answered out of protocol: {e}"))
     }
 
+    /// Remembers where `node` can be reached (it must be in the roster to be kept).
+    pub async fn add_addresses(&self, node: NodeId, addrs: Vec<String>) {
+        let addrs: Vec<Multiaddr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+        if !addrs.is_empty() {
+            let _ = self
+                .send(Command::AddAddresses(peer_id(&node), addrs))
+                .await;
+        }
+    }
+
     pub async fn roster_changed(&self) {
         let _ = self.send(Command::RosterChanged).await;
     }
 
     pub async fn disconnect_all(&self) {
         let _ = self.send(Command::DisconnectAll).await;
+    }
+
+    pub(crate) async fn disconnect(&self, peer: PeerId) {
+        let _ = self.send(Command::Disconnect(peer)).await;
     }
 
     pub(crate) async fn offence(&self, peer: PeerId) {
@@ -172,7 +193,9 @@ impl NetHandle {
     pub fn dialable_addrs(&self) -> Vec<String> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut addrs: Vec<&Multiaddr> = state.listen.iter().collect();
-        addrs.sort_by_key(|a| a.to_string().contains("/127.0.0.1/") || a.to_string().contains("/::1/"));
+        addrs.sort_by_key(|a| {
+            a.to_string().contains("/127.0.0.1/") || a.to_string().contains("/::1/")
+        });
         addrs
             .into_iter()
             .map(|a| format!("{a}/p2p/{}", self.local))
@@ -185,7 +208,11 @@ impl NetHandle {
     }
 
     pub fn peer_status(&self) -> BTreeMap<NodeId, PeerStatus> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).peers.clone()
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .peers
+            .clone()
     }
 
     pub fn link(&self, peer: NodeId) -> NetLink {
@@ -259,7 +286,11 @@ impl Network {
             listening.wait_for(|n| *n >= wanted),
         )
         .await;
-        Ok(Self { handle, stop, tasks })
+        Ok(Self {
+            handle,
+            stop,
+            tasks,
+        })
     }
 
     pub fn handle(&self) -> &NetHandle {

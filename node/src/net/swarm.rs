@@ -35,6 +35,8 @@ use crate::session::{self, LinkError};
 
 /// How long a peer outside the roster may stay connected (to join).
 pub const JOIN_GRACE: Duration = Duration::from_secs(60);
+/// How long a departed node is kept connected to be told so.
+pub const FAREWELL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Offences before a peer is banned.
 pub const MAX_OFFENCES: u32 = 3;
 pub const BAN_DURATION: Duration = Duration::from_secs(600);
@@ -43,6 +45,8 @@ pub const MAX_INBOUND_IN_FLIGHT: usize = 32;
 /// Capacity of the channel on which responder tasks hand answers back.
 const RESPONSE_CHANNEL_CAPACITY: usize = 64;
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// Most peers whose addresses are kept.
+const MAX_ADDRESS_BOOK: usize = 4096;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 #[derive(NetworkBehaviour)]
@@ -97,6 +101,8 @@ pub(super) struct SwarmTask {
     connected: HashMap<PeerId, Conn>,
     backoff: HashMap<PeerId, Backoff>,
     banned: HashMap<PeerId, Instant>,
+    /// Departed nodes being told they are out, and when to disconnect them regardless.
+    farewells: HashMap<PeerId, Instant>,
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     topic: Option<IdentTopic>,
 }
@@ -117,7 +123,11 @@ impl SwarmTask {
         let mdns_on = config.mdns;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
             .map_err(|e| build(&e))?
             .with_quic()
             .with_behaviour(|key| {
@@ -166,10 +176,12 @@ impl SwarmTask {
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
         for addr in &config.listen {
-            swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen {
-                addr: addr.clone(),
-                why: e.to_string(),
-            })?;
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| NetError::Listen {
+                    addr: addr.clone(),
+                    why: e.to_string(),
+                })?;
         }
         let mut addresses: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
         for (node, addrs) in replica.store().address_book().unwrap_or_default() {
@@ -193,6 +205,7 @@ impl SwarmTask {
             connected: HashMap::new(),
             backoff: HashMap::new(),
             banned: HashMap::new(),
+            farewells: HashMap::new(),
             addresses,
             topic: None,
         };
@@ -253,31 +266,45 @@ impl SwarmTask {
             }
             self.topic = Some(topic);
         }
-        if !own_active {
-            if let Some(topic) = self.topic.take() {
-                self.swarm.behaviour_mut().gossip.unsubscribe(&topic);
-            }
+        if !own_active && let Some(topic) = self.topic.take() {
+            self.swarm.behaviour_mut().gossip.unsubscribe(&topic);
         }
-        // Drop connections to nodes that left or were removed (and to everyone, if we did).
+        // Nodes that left or were removed: tell them (deliver the roster ops that say so), then
+        // disconnect. If we are the one who left, disconnect from everyone.
         let departed: Vec<PeerId> = self
             .connected
-            .iter()
-            .filter(|(p, c)| {
+            .keys()
+            .filter(|p| {
                 let was_known = node_id(p).is_some_and(|n| {
-                    self.replica.roster_state().is_some_and(|s| s.member(&n).is_some())
+                    self.replica
+                        .roster_state()
+                        .is_some_and(|s| s.member(&n).is_some())
                 });
-                (!own_active || (was_known && !self.is_active(p))) && c.since.elapsed() > Duration::ZERO
+                !own_active || (was_known && !self.is_active(p))
             })
-            .map(|(p, _)| *p)
+            .copied()
             .collect();
+        let now = Instant::now();
         for p in departed {
-            tracing::info!(peer = %p, "disconnecting a node that is not in the federation");
-            let _ = self.swarm.disconnect_peer_id(p);
+            if own_active && !self.farewells.contains_key(&p) {
+                tracing::info!(peer = %p, "a node left the federation; telling it, then disconnecting");
+                self.farewells.insert(p, now + FAREWELL_TIMEOUT);
+                let _ = self.syncer.try_send(SyncerEvent::Farewell(p));
+            } else if !own_active {
+                let _ = self.swarm.disconnect_peer_id(p);
+            }
+        }
+        // Nodes just admitted: their addresses, learned while they were joining, become part of
+        // the persisted book.
+        let known: Vec<PeerId> = self.addresses.keys().copied().collect();
+        for p in known {
+            self.persist_addresses(&p);
         }
         // Status rows for every other active node.
         let state = self.replica.roster_state();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.peers.retain(|n, _| state.as_ref().is_some_and(|s| s.is_active(n)));
+        st.peers
+            .retain(|n, _| state.as_ref().is_some_and(|s| s.is_active(n)));
         if let Some(s) = state.as_ref().filter(|_| own_active) {
             for m in s.active() {
                 if m.node != self.replica.node_id() {
@@ -302,11 +329,26 @@ impl SwarmTask {
             self.banned.remove(&p);
             self.swarm.behaviour_mut().blocked.unblock_peer(p);
         }
+        // Departed nodes had FAREWELL_TIMEOUT to hear the news.
+        let done: Vec<PeerId> = self
+            .farewells
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in done {
+            self.farewells.remove(&p);
+            let _ = self.swarm.disconnect_peer_id(p);
+        }
         // Outsiders get JOIN_GRACE to join.
         let stale: Vec<PeerId> = self
             .connected
             .iter()
-            .filter(|(p, c)| !self.is_active(p) && c.since.elapsed() > JOIN_GRACE)
+            .filter(|(p, c)| {
+                !self.is_active(p)
+                    && !self.farewells.contains_key(p)
+                    && c.since.elapsed() > JOIN_GRACE
+            })
             .map(|(p, _)| *p)
             .collect();
         for p in stale {
@@ -348,11 +390,9 @@ impl SwarmTask {
         }
     }
 
+    /// Keeps `addrs` for `peer` in memory (any peer: a joiner's addresses become useful the moment
+    /// it is admitted) and in the persisted address book if it is in the roster.
     fn remember_addresses(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
-        let Some(node) = node_id(&peer) else { return };
-        if self.replica.peer_role(&node).is_none() {
-            return;
-        }
         let mut addrs: Vec<Multiaddr> = addrs
             .into_iter()
             .filter(|a| {
@@ -364,18 +404,41 @@ impl SwarmTask {
             .collect();
         addrs.sort();
         addrs.dedup();
-        addrs.truncate(16);
+        addrs.truncate(copnet_protocol::wire::MAX_ADDRESSES_PER_PEER);
         if addrs.is_empty() || self.addresses.get(&peer) == Some(&addrs) {
             return;
         }
+        if !self.addresses.contains_key(&peer) && self.addresses.len() >= MAX_ADDRESS_BOOK {
+            // Forget peers outside the roster first.
+            let outsiders: Vec<PeerId> = self
+                .addresses
+                .keys()
+                .filter(|p| !self.is_active(p))
+                .copied()
+                .collect();
+            for p in outsiders {
+                self.addresses.remove(&p);
+            }
+        }
+        self.addresses.insert(peer, addrs);
+        self.persist_addresses(&peer);
+    }
+
+    fn persist_addresses(&self, peer: &PeerId) {
+        let Some(node) = node_id(peer).filter(|n| self.replica.peer_role(n).is_some()) else {
+            return;
+        };
+        let Some(addrs) = self.addresses.get(peer) else {
+            return;
+        };
         let text: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         let mut batch = crate::store::WriteBatch::new();
         batch.put_addresses(&node, &text);
-        // The address book is a hint; losing its last update to a crash is harmless.
+        // The address book is a hint; losing its last update to a crash is harmless, so this
+        // does not wait for a flush.
         if let Err(e) = self.replica.store().apply(batch) {
             tracing::warn!(error = %e, "cannot store addresses");
         }
-        self.addresses.insert(peer, addrs);
     }
 
     fn offence(&mut self, peer: PeerId) {
@@ -418,7 +481,26 @@ impl SwarmTask {
                 }
             }
             Command::Offence(peer) => self.offence(peer),
+            Command::AddAddresses(peer, addrs) => {
+                // Strip a trailing /p2p/<id>: the book is keyed by peer already.
+                let addrs: Vec<Multiaddr> = addrs
+                    .into_iter()
+                    .map(|mut a| {
+                        if matches!(a.iter().last(), Some(libp2p::multiaddr::Protocol::P2p(_))) {
+                            a.pop();
+                        }
+                        a
+                    })
+                    .collect();
+                let mut all = self.addresses.get(&peer).cloned().unwrap_or_default();
+                all.extend(addrs);
+                self.remember_addresses(peer, all);
+            }
             Command::RosterChanged => self.on_roster_changed(),
+            Command::Disconnect(peer) => {
+                self.farewells.remove(&peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
             Command::DisconnectAll => {
                 let peers: Vec<PeerId> = self.connected.keys().copied().collect();
                 for p in peers {
@@ -436,7 +518,11 @@ impl SwarmTask {
                 bytes,
                 offence,
             } => {
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, bytes);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, bytes);
                 if offence {
                     self.offence(peer);
                 }
@@ -447,7 +533,11 @@ impl SwarmTask {
                 bytes,
                 admitted,
             } => {
-                let _ = self.swarm.behaviour_mut().join.send_response(channel, bytes);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .join
+                    .send_response(channel, bytes);
                 if admitted {
                     let _ = self.syncer.try_send(SyncerEvent::PeerUp(peer));
                 }
@@ -518,11 +608,10 @@ impl SwarmTask {
                 message,
             })) => {
                 let acceptance = self.on_announce(message.source, &message.data);
-                self.swarm.behaviour_mut().gossip.report_message_validation_result(
-                    &message_id,
-                    &propagation_source,
-                    acceptance,
-                );
+                self.swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Join(event)) => self.on_join_event(event),
@@ -586,9 +675,17 @@ impl SwarmTask {
             })
         };
         let Some(node) = node_id(&peer).filter(|n| self.replica.peer_role(n).is_some()) else {
-            let bytes = refuse(RefusalCode::NotInRoster, "not an active member of this federation");
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, bytes);
-            self.offence(peer);
+            // Not an offence: it may be a member whose admission has not reached us yet. Peers
+            // that stay outside the roster are disconnected after JOIN_GRACE.
+            let bytes = refuse(
+                RefusalCode::NotInRoster,
+                "not an active member of this federation",
+            );
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, bytes);
             return;
         };
         let Ok(permit) = self.inbound.clone().try_acquire_owned() else {
@@ -602,8 +699,8 @@ impl SwarmTask {
         let replica = self.replica.clone();
         let answers = self.answers_tx.clone();
         tokio::spawn(async move {
-            let (bytes, offence) = tokio::task::spawn_blocking(move || {
-                match wire::decode::<SyncRequest>(&request) {
+            let (bytes, offence) =
+                tokio::task::spawn_blocking(move || match wire::decode::<SyncRequest>(&request) {
                     Ok(req) => {
                         let (resp, offence) = session::respond(&replica, &node, req);
                         let mut bytes = wire::encode(&resp);
@@ -622,10 +719,9 @@ impl SwarmTask {
                         }),
                         true,
                     ),
-                }
-            })
-            .await
-            .unwrap_or_else(|_| (Vec::new(), false));
+                })
+                .await
+                .unwrap_or_else(|_| (Vec::new(), false));
             drop(permit);
             let _ = answers
                 .send(Answer::Sync {
@@ -689,13 +785,10 @@ impl SwarmTask {
                 request_id, error, ..
             } => {
                 if let Some(reply) = self.joins.remove(&request_id) {
-                    let _ = reply.send(Err(format!(
-                        "could not reach the inviting node: {error}"
-                    )));
+                    let _ = reply.send(Err(format!("could not reach the inviting node: {error}")));
                 }
             }
             _ => {}
         }
     }
 }
-

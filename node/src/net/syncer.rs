@@ -21,10 +21,16 @@ use crate::session::{self, SessionError, SessionReport};
 
 pub const ANTI_ENTROPY: Duration = Duration::from_secs(30);
 pub const ANNOUNCE_DEBOUNCE: Duration = Duration::from_millis(20);
+/// First retry delay after a session that failed (peer not ready, link dropped); doubles up to
+/// [`ANTI_ENTROPY`].
+pub const RETRY_MIN: Duration = Duration::from_millis(200);
+const PARKED: Duration = Duration::from_secs(24 * 3600);
 
 pub(crate) enum SyncerEvent {
     PeerUp(PeerId),
     Announced(PeerId, Box<Announce>),
+    /// A connected node just left or was removed: deliver the roster ops that say so.
+    Farewell(PeerId),
 }
 
 pub(super) struct Syncer {
@@ -38,6 +44,8 @@ pub(super) struct Syncer {
     dirty: HashMap<NodeId, HashSet<DocId>>,
     sessions: JoinSet<(NodeId, Result<SessionReport, SessionError>)>,
     announce_due: Option<tokio::time::Instant>,
+    /// Per peer: when to retry a failed session, and the next delay.
+    retries: HashMap<NodeId, (tokio::time::Instant, Duration)>,
 }
 
 impl Syncer {
@@ -57,6 +65,7 @@ impl Syncer {
             dirty: HashMap::new(),
             sessions: JoinSet::new(),
             announce_due: None,
+            retries: HashMap::new(),
         }
     }
 
@@ -68,6 +77,7 @@ impl Syncer {
         let mut stopped = self.stopped.clone();
         loop {
             let announce_at = self.announce_due;
+            let retry_at = self.retries.values().map(|(at, _)| *at).min();
             tokio::select! {
                 changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
                 Some(event) = self.events.recv() => self.on_event(event),
@@ -80,6 +90,17 @@ impl Syncer {
                 _ = async { tokio::time::sleep_until(announce_at.unwrap()).await }, if announce_at.is_some() => {
                     self.announce_due = None;
                     self.announce().await;
+                }
+                _ = async { tokio::time::sleep_until(retry_at.unwrap()).await }, if retry_at.is_some() => {
+                    let now = tokio::time::Instant::now();
+                    let due: Vec<NodeId> = self.retries.iter().filter(|(_, (at, _))| *at <= now).map(|(n, _)| *n).collect();
+                    for n in due {
+                        // Parked until the session it starts reports back.
+                        if let Some(r) = self.retries.get_mut(&n) {
+                            r.0 = now + PARKED;
+                        }
+                        self.request_session(n);
+                    }
                 }
                 _ = tick.tick() => self.sync_all_connected(),
             }
@@ -128,6 +149,17 @@ impl Syncer {
                     self.request_session(n);
                 }
             }
+            SyncerEvent::Farewell(p) => {
+                let Some(n) = node_id(&p) else { return };
+                let (replica, net) = (self.replica.clone(), self.net.clone());
+                tokio::spawn(async move {
+                    let link = net.link(n);
+                    if let Err(e) = session::deliver_roster(&replica, &link).await {
+                        tracing::debug!(peer = %n.fmt_short(), error = %e, "could not tell a departed node");
+                    }
+                    net.disconnect(p).await;
+                });
+            }
             SyncerEvent::Announced(p, a) => {
                 let Some(n) = node_id(&p) else { return };
                 if self.differs(&n, &a) {
@@ -147,7 +179,9 @@ impl Syncer {
         let (fed, members) = self.replica.digests();
         let both_members = self.replica.peer_role(peer) == Some(Role::Member)
             && self.replica.own_role() == Some(Role::Member);
-        ours != theirs || fed != a.federation_digest || (both_members && members != a.members_digest)
+        ours != theirs
+            || fed != a.federation_digest
+            || (both_members && members != a.members_digest)
     }
 
     fn on_replica_event(&mut self, event: Result<ReplicaEvent, broadcast::error::RecvError>) {
@@ -184,7 +218,9 @@ impl Syncer {
     }
 
     async fn announce(&mut self) {
-        let Some(federation) = self.replica.federation_id() else { return };
+        let Some(federation) = self.replica.federation_id() else {
+            return;
+        };
         if self.replica.own_role().is_none() {
             return;
         }
@@ -200,13 +236,20 @@ impl Syncer {
 
     /// Before the first session with a peer, every document it may read is "behind".
     fn init_behind(&mut self, node: &NodeId) {
-        let Some(role) = self.replica.peer_role(node) else { return };
+        let Some(role) = self.replica.peer_role(node) else {
+            return;
+        };
         let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = status.peers.entry(*node).or_default();
         if st.last_in_sync_ms.is_none() {
-            let fed = self.replica.docs_of_audience(copnet_protocol::docs::Audience::Federation).len();
+            let fed = self
+                .replica
+                .docs_of_audience(copnet_protocol::docs::Audience::Federation)
+                .len();
             let members = if role == Role::Member {
-                self.replica.docs_of_audience(copnet_protocol::docs::Audience::Members).len()
+                self.replica
+                    .docs_of_audience(copnet_protocol::docs::Audience::Members)
+                    .len()
             } else {
                 0
             };
@@ -225,7 +268,11 @@ impl Syncer {
         self.running.remove(&node);
         match result {
             Ok(report) => {
+                self.retries.remove(&node);
                 tracing::debug!(peer = %node.fmt_short(), ?report, "session done");
+                for (peer, addrs) in &report.addresses {
+                    self.net.add_addresses(*peer, addrs.clone()).await;
+                }
                 let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(st) = status.peers.get_mut(&node) {
                     if report.in_sync {
@@ -244,7 +291,15 @@ impl Syncer {
                 tracing::warn!(peer = %node.fmt_short(), %why, "peer misbehaved during sync");
                 self.net.offence(super::peer_id(&node)).await;
             }
-            Err(e) => tracing::debug!(peer = %node.fmt_short(), error = %e, "session ended early"),
+            Err(e) => {
+                tracing::debug!(peer = %node.fmt_short(), error = %e, "session ended early; will retry");
+                let delay = self
+                    .retries
+                    .get(&node)
+                    .map_or(RETRY_MIN, |(_, d)| (*d * 2).min(ANTI_ENTROPY));
+                self.retries
+                    .insert(node, (tokio::time::Instant::now() + delay, delay));
+            }
         }
         if self.again.remove(&node) && self.connected_peers().contains(&node) {
             self.request_session(node);

@@ -814,7 +814,10 @@ impl Replica {
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.store.purge_content()?;
         *self.collections.write().unwrap_or_else(|e| e.into_inner()) = Collections::default();
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         Ok(())
     }
 
