@@ -132,20 +132,33 @@ pub async fn run(
         other => return Err(unexpected(other)),
     }
 
-    // Where the other roster nodes can be reached.
-    report.round_trips += 1;
-    match link.request(SyncRequest::Addresses { federation }).await? {
-        SyncResponse::Addresses { peers } => {
-            report.addresses = peers
-                .into_iter()
-                .filter(|(n, _)| replica.peer_role(n).is_some() && *n != replica.node_id())
-                .map(|(n, mut a)| {
-                    a.truncate(copnet_protocol::wire::MAX_ADDRESSES_PER_PEER);
-                    (n, a)
-                })
-                .collect();
+    // Where the other roster nodes can be reached, if we do not know yet.
+    let known: BTreeSet<NodeId> = replica
+        .store()
+        .address_book()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let unknown = replica.roster_state().is_some_and(|s| {
+        s.active()
+            .any(|m| m.node != replica.node_id() && m.node != peer && !known.contains(&m.node))
+    });
+    if unknown {
+        report.round_trips += 1;
+        match link.request(SyncRequest::Addresses { federation }).await? {
+            SyncResponse::Addresses { peers } => {
+                report.addresses = peers
+                    .into_iter()
+                    .filter(|(n, _)| replica.peer_role(n).is_some() && *n != replica.node_id())
+                    .map(|(n, mut a)| {
+                        a.truncate(copnet_protocol::wire::MAX_ADDRESSES_PER_PEER);
+                        (n, a)
+                    })
+                    .collect();
+            }
+            other => return Err(unexpected(other)),
         }
-        other => return Err(unexpected(other)),
     }
 
     // Who may read what, after the roster step.
@@ -169,6 +182,7 @@ pub async fn run(
         };
     let (ours_fed, ours_members) = replica.digests();
     let mut to_sync: BTreeSet<DocId> = BTreeSet::new();
+    let mut differing_audiences = 0;
     for audience in audiences {
         let (ours, theirs) = match audience {
             Audience::Federation => (ours_fed, Some(theirs_fed)),
@@ -177,6 +191,7 @@ pub async fn run(
         if Some(ours) == theirs {
             continue;
         }
+        differing_audiences += 1;
         report.round_trips += 1;
         let their_buckets = match link
             .request(SyncRequest::Buckets {
@@ -269,6 +284,12 @@ pub async fn run(
         report.unsynced += open.len();
     }
 
+    if docs.is_empty() && differing_audiences == 0 {
+        // Equal digests at the start and nothing to do: in sync at the cost of one digest.
+        report.in_sync = true;
+        return Ok(report);
+    }
+
     report.round_trips += 1;
     if let SyncResponse::Digest {
         federation: f,
@@ -317,7 +338,8 @@ fn refused(code: RefusalCode, message: impl Into<String>) -> SyncResponse {
 
 /// Answers one sync request from `peer`. Blocking: run it on the blocking pool. Every request is
 /// gated: only active roster members and peripherals get an answer, and only about what they may
-/// read. Returns the response and whether the request was an offence (invalid content).
+/// read. Returns the response and whether the request was an offence: invalid content or a
+/// malformed request. Refused reads are not offences; they are simply refused.
 pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncResponse, bool) {
     let Some(role) = replica.peer_role(peer) else {
         return (
@@ -381,7 +403,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
         }
         SyncRequest::Buckets { audience, .. } => {
             if !may_read(role, audience) {
-                return (refused(RefusalCode::Forbidden, "members only"), true);
+                return (refused(RefusalCode::Forbidden, "members only"), false);
             }
             (
                 SyncResponse::Buckets {
@@ -394,7 +416,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
             audience, buckets, ..
         } => {
             if !may_read(role, audience) {
-                return (refused(RefusalCode::Forbidden, "members only"), true);
+                return (refused(RefusalCode::Forbidden, "members only"), false);
             }
             if buckets.len() > copnet_protocol::collection::BUCKETS {
                 return (refused(RefusalCode::BadRequest, "too many buckets"), true);

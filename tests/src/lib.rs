@@ -4,6 +4,8 @@
 //! Waits are always "until a condition holds, or fail after a timeout" ([`wait_for`]); a test
 //! never sleeps for a fixed time and hopes.
 
+pub mod hostile;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;

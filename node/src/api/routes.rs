@@ -62,6 +62,7 @@ async fn status(State(s): State<ApiState>) -> ApiResult {
         "http": s.http.to_string(),
         "listen": s.net.listen_addrs(),
         "peers": peers(&s),
+        "traffic": s.net.traffic(),
         "docs": docs,
     })))
 }

@@ -94,6 +94,17 @@ pub struct PeerStatus {
 pub struct NetState {
     pub listen: Vec<Multiaddr>,
     pub peers: BTreeMap<NodeId, PeerStatus>,
+    pub traffic: Traffic,
+}
+
+/// Sync and join payload bytes since the node started (framing, noise and yamux overhead and
+/// gossip are not included).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Traffic {
+    pub requests_sent: u64,
+    pub requests_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
 }
 
 /// A cloneable client of the swarm task.
@@ -205,6 +216,10 @@ impl NetHandle {
     pub fn listen_addrs(&self) -> Vec<String> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.listen.iter().map(ToString::to_string).collect()
+    }
+
+    pub fn traffic(&self) -> Traffic {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).traffic
     }
 
     pub fn peer_status(&self) -> BTreeMap<NodeId, PeerStatus> {

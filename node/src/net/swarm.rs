@@ -101,6 +101,7 @@ pub(super) struct SwarmTask {
     connected: HashMap<PeerId, Conn>,
     backoff: HashMap<PeerId, Backoff>,
     banned: HashMap<PeerId, Instant>,
+    to_block: Vec<PeerId>,
     /// Departed nodes being told they are out, and when to disconnect them regardless.
     farewells: HashMap<PeerId, Instant>,
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
@@ -205,6 +206,7 @@ impl SwarmTask {
             connected: HashMap::new(),
             backoff: HashMap::new(),
             banned: HashMap::new(),
+            to_block: Vec::new(),
             farewells: HashMap::new(),
             addresses,
             topic: None,
@@ -318,6 +320,9 @@ impl SwarmTask {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
+        for p in std::mem::take(&mut self.to_block) {
+            self.swarm.behaviour_mut().blocked.block_peer(p);
+        }
         // Lift expired bans.
         let expired: Vec<PeerId> = self
             .banned
@@ -447,16 +452,26 @@ impl SwarmTask {
         };
         conn.offences += 1;
         tracing::warn!(%peer, offences = conn.offences, "peer sent invalid data");
-        if conn.offences >= MAX_OFFENCES {
+        if conn.offences >= MAX_OFFENCES && !self.banned.contains_key(&peer) {
+            // Blocked on the next tick, so the refusal just sent still reaches it.
             tracing::warn!(%peer, "banning peer after repeated offences");
             self.banned.insert(peer, Instant::now() + BAN_DURATION);
-            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            self.to_block.push(peer);
         }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut super::Traffic)) {
+        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()).traffic);
     }
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Request { peer, bytes, reply } => {
+                let n = bytes.len() as u64;
+                self.count(|t| {
+                    t.requests_sent += 1;
+                    t.bytes_sent += n;
+                });
                 let id = self.swarm.behaviour_mut().sync.send_request(&peer, bytes);
                 self.requests.insert(id, reply);
             }
@@ -643,11 +658,20 @@ impl SwarmTask {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => self.answer_sync(peer, request, channel),
+                } => {
+                    let n = request.len() as u64;
+                    self.count(|t| {
+                        t.requests_received += 1;
+                        t.bytes_received += n;
+                    });
+                    self.answer_sync(peer, request, channel)
+                }
                 request_response::Message::Response {
                     request_id,
                     response,
                 } => {
+                    let n = response.len() as u64;
+                    self.count(|t| t.bytes_received += n);
                     if let Some(reply) = self.requests.remove(&request_id) {
                         let _ = reply.send(Ok(response));
                     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use copnet_protocol::{Domain, NodeKey, keys};
-use copnet_tests::{NodeProc, StatusCode};
+use copnet_tests::{NodeProc, StatusCode, copnet_ok, wait_converged, wait_for};
 use serde_json::{Value, json};
 
 fn main() -> anyhow::Result<()> {
@@ -27,12 +27,16 @@ fn main() -> anyhow::Result<()> {
             flag("--count", "2000").parse()?,
             &flag("--concurrency", "1,4,16"),
         )?,
+        Some("federation") => federation(
+            flag("--docs", "1000").parse()?,
+            flag("--changes", "30").parse()?,
+        )?,
         Some("cold-start") => cold_start(
             flag("--runs", "7").parse()?,
             flag("--docs", "1000").parse()?,
         )?,
         _ => bail!(
-            "usage: copnet-bench writes [--count N] [--concurrency 1,4,16] | cold-start [--runs N] [--docs N]"
+            "usage: copnet-bench writes [--count N] [--concurrency 1,4,16] | cold-start [--runs N] [--docs N] | federation [--docs N] [--changes N]"
         ),
     };
     println!("{}", serde_json::to_string_pretty(&result)?);
@@ -181,6 +185,96 @@ fn cold_start(runs: usize, docs: usize) -> anyhow::Result<Value> {
         "fresh_data_dir_median_ms": median(&mut fresh),
         "existing_data_dir_docs": docs + 1,
         "existing_data_dir_median_ms": median(&mut populated),
+    }))
+}
+
+/// Federation scenarios over real processes on loopback: a fresh peripheral replicating `docs`
+/// documents; reconnecting with them unchanged; one change reaching all of four nodes.
+fn federation(docs: usize, changes: usize) -> anyhow::Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let start = |name: &str| NodeProc::start(&dir.path().join(name), name);
+    let a = start("member-a")?;
+    copnet_ok(&a.data, &["federation", "create", "Bench federation"])?;
+    let community = a
+        .api
+        .create("/communities", &json!({ "name": "Bench CoP" }))?["id"]
+        .as_str()
+        .context("id")?
+        .to_owned();
+    for i in 0..docs.saturating_sub(1) {
+        a.api.create(
+            "/resources",
+            &json!({ "community": community, "title": format!("Resource {i}"), "kind": "research",
+                     "summary": "A research brief on youth housing outcomes.", "topics": ["housing"] }),
+        )?;
+    }
+
+    // 1. A fresh peripheral replicates everything.
+    let mut p = start("peripheral")?;
+    let token = copnet_ok(&a.data, &["federation", "invite", "--role", "peripheral"])?;
+    let t = Instant::now();
+    copnet_ok(&p.data, &["federation", "join", &token])?;
+    wait_for(
+        Duration::from_secs(600),
+        "the peripheral to hold every document",
+        || {
+            let s = p.api.ok("/status").ok()?;
+            (s["docs"].as_u64()? as usize >= docs && s["peers"][0]["docs_behind"] == 0)
+                .then_some(())
+        },
+    )?;
+    let replicate_s = t.elapsed().as_secs_f64();
+    let first_traffic = p.api.ok("/status")?["traffic"].clone();
+
+    // 2. Reconnect with everything unchanged.
+    p.terminate()?;
+    let t = Instant::now();
+    let p2 = NodeProc::start_with(&p.data, &[])?;
+    wait_converged(&[&a, &p2], Duration::from_secs(120))?;
+    let reconnect_s = t.elapsed().as_secs_f64();
+    let reconnect = p2.api.ok("/status")?["traffic"].clone();
+    drop(p2);
+
+    // 3. Latency of one change to all of four nodes.
+    let members: Vec<NodeProc> = (0..3)
+        .map(|i| start(&format!("member-{i}")))
+        .collect::<Result<_, _>>()?;
+    for m in &members {
+        let token = copnet_ok(&a.data, &["federation", "invite"])?;
+        copnet_ok(&m.data, &["federation", "join", &token])?;
+    }
+    let mut all: Vec<&NodeProc> = vec![&a];
+    all.extend(members.iter());
+    wait_converged(&all, Duration::from_secs(600))?;
+    let mut latencies = Vec::new();
+    for i in 0..changes {
+        let t = Instant::now();
+        let id = a.api.create(
+            "/resources",
+            &json!({ "community": community, "title": format!("Latency probe {i}"), "kind": "tool" }),
+        )?["id"]
+            .as_str()
+            .context("id")?
+            .to_owned();
+        for m in &members {
+            wait_for(Duration::from_secs(30), "the change to arrive", || {
+                (m.api.get(&format!("/resources/{id}")).ok()?.0 == StatusCode::OK).then_some(())
+            })?;
+        }
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    Ok(json!({
+        "scenario": "federation over libp2p on loopback (debug or release as built)",
+        "machine": machine(),
+        "documents": docs,
+        "fresh_peripheral_replication_s": replicate_s,
+        "fresh_peripheral_traffic": first_traffic,
+        "reconnect_unchanged": { "wall_s": reconnect_s, "traffic_of_restarted_node": reconnect },
+        "one_change_to_all_of_four_nodes_ms": {
+            "p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99),
+            "max": percentile(&latencies, 1.0), "samples": latencies.len(),
+        },
     }))
 }
 

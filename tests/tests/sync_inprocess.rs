@@ -3,17 +3,15 @@
 
 use std::sync::Arc;
 
-use automerge::sync::{ChunkList, Have, Message, MessageVersion};
-use automerge::{AutoCommit, transaction::CommitOptions};
+use automerge::AutoCommit;
 use copnet_node::replica::{
     NewCommunity, NewConsult, NewFederation, NewResource, Replica, ResourceEdit,
 };
 use copnet_node::session::{self, Link, LinkError};
 use copnet_node::store::Store;
-use copnet_protocol::docs::Resource;
-use copnet_protocol::validity::roster_heads_message;
 use copnet_protocol::wire::{DocSyncMessage, JoinRequest, RefusalCode, SyncRequest, SyncResponse};
 use copnet_protocol::*;
+use copnet_tests::hostile::forged_message;
 
 struct Direct {
     to: Arc<Replica>,
@@ -192,48 +190,7 @@ async fn members_converge_and_peripherals_get_only_federation_documents() {
     let report = sync(&b, &a).await;
     assert!(report.in_sync);
     assert_eq!(report.docs_compared, 0);
-    assert!(report.round_trips <= 3, "{report:?}");
-}
-
-/// Builds a sync message carrying one change to `doc` written by `author` (bypassing its
-/// replica's refusal), signed with `signer`.
-fn forged_message(
-    holder: &Replica,
-    author: &NodeKey,
-    signer: &NodeKey,
-    doc: &DocId,
-) -> DocSyncMessage {
-    let bytes = holder.store().automerge_bytes(doc).unwrap().unwrap();
-    let mut am = AutoCommit::load(&bytes)
-        .unwrap()
-        .with_actor(ActorId::for_process(author.node_id()).to_automerge());
-    let old_heads = am.get_heads();
-    let mut r: Resource = autosurgeon::hydrate(&am).unwrap();
-    r.title = "Tampered".into();
-    autosurgeon::reconcile(&mut am, &r).unwrap();
-    am.commit_with(
-        CommitOptions::default().with_message(roster_heads_message(&holder.roster_heads())),
-    );
-    let change = am.get_last_local_change().unwrap();
-    let message = Message {
-        heads: vec![change.hash()],
-        need: vec![],
-        have: vec![Have {
-            last_sync: old_heads,
-            bloom: Default::default(),
-        }],
-        changes: ChunkList::from(vec![change.raw_bytes().to_vec()]),
-        flags: None,
-        version: MessageVersion::V1,
-    };
-    DocSyncMessage {
-        doc: *doc,
-        message: Some(message.encode()),
-        signatures: vec![(
-            change.hash().0,
-            signer.sign(Domain::Change, &change.hash().0),
-        )],
-    }
+    assert_eq!(report.round_trips, 2, "{report:?}");
 }
 
 #[tokio::test]
@@ -312,11 +269,7 @@ async fn invalid_changes_are_refused_whole_and_change_nothing() {
         assert_eq!(heads(&a, &res), before, "{what} changed nothing");
     }
     // Tampered bytes: the signature no longer matches the hash.
-    let mut tampered = forged_message(&b, b.key(), b.key(), &res);
-    let mut bytes = tampered.message.take().unwrap();
-    let n = bytes.len();
-    bytes[n - 3] ^= 0x20;
-    tampered.message = Some(bytes);
+    let tampered = copnet_tests::hostile::tamper(forged_message(&b, b.key(), b.key(), &res));
     let (resp, _) = send(&b, tampered);
     assert!(matches!(resp, SyncResponse::Refused { .. }), "{resp:?}");
     assert_eq!(heads(&a, &res), before);
