@@ -104,3 +104,11 @@ pub fn query_value(s: &str) -> String {
 pub fn segment(s: &str) -> String {
     query_value(s.trim())
 }
+
+/// The listing endpoint `base`, filtered by community when one is given.
+pub fn list_path(base: &str, community: Option<&str>) -> String {
+    match community {
+        Some(c) => format!("{base}?community={}", query_value(c)),
+        None => base.to_owned(),
+    }
+}

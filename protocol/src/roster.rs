@@ -383,6 +383,22 @@ impl RosterState {
             .filter(|m| m.status == MemberStatus::Active)
     }
 
+    /// Who votes on removing `target`: the active members other than the target.
+    pub fn electorate(&self, target: &NodeId) -> Vec<NodeId> {
+        self.active()
+            .filter(|m| m.role == Role::Member && m.node != *target)
+            .map(|m| m.node)
+            .collect()
+    }
+
+    /// Votes for a proposal that count: its endorsers within the electorate.
+    pub fn votes(&self, proposal: &Proposal) -> usize {
+        self.electorate(&proposal.target)
+            .iter()
+            .filter(|n| proposal.endorsers.contains(n))
+            .count()
+    }
+
     pub fn invite(&self, key: &[u8; 32]) -> Option<&InviteEntry> {
         self.invites.get(key)
     }
@@ -572,16 +588,9 @@ impl RosterState {
                 if p.carried || !self.is_active(&p.target) {
                     return None;
                 }
-                let electorate: Vec<NodeId> = self
-                    .active()
-                    .filter(|m| m.role == Role::Member && m.node != p.target)
-                    .map(|m| m.node)
-                    .collect();
-                let votes = electorate
-                    .iter()
-                    .filter(|n| p.endorsers.contains(n))
-                    .count();
-                (!electorate.is_empty() && votes * 2 > electorate.len()).then_some(*h)
+                let electorate = self.electorate(&p.target).len();
+                let votes = self.votes(p);
+                (electorate > 0 && votes * 2 > electorate).then_some(*h)
             });
             let Some(h) = carried else { return };
             let p = self.proposals.get_mut(&h).expect("found above");

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::client::{Client, query_value, segment};
+use crate::client::{Client, list_path, segment};
 use crate::output;
 
 #[derive(clap::Subcommand)]
@@ -118,11 +118,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::List { community, json } => {
-            let path = match community {
-                Some(c) => format!("/consults?community={}", query_value(&c)),
-                None => "/consults".into(),
-            };
-            let v = client.get(&path).await?;
+            let v = client
+                .get(&list_path("/consults", community.as_deref()))
+                .await?;
             if json {
                 output::json(&v);
             } else {

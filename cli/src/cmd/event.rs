@@ -2,7 +2,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::client::{Client, query_value, segment};
+use crate::client::{Client, list_path, segment};
 use crate::output;
 
 #[derive(clap::Subcommand)]
@@ -64,11 +64,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             super::print_id(&v)
         }
         Command::List { community, json } => {
-            let path = match community {
-                Some(c) => format!("/events?community={}", query_value(&c)),
-                None => "/events".into(),
-            };
-            let v = client.get(&path).await?;
+            let v = client
+                .get(&list_path("/events", community.as_deref()))
+                .await?;
             if json {
                 output::json(&v);
             } else {

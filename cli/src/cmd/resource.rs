@@ -2,7 +2,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use crate::client::{Client, query_value, segment};
+use crate::client::{Client, list_path, segment};
 use crate::output;
 
 #[derive(clap::Subcommand)]
@@ -99,11 +99,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             super::print_id(&v)
         }
         Command::List { community, json } => {
-            let path = match community {
-                Some(c) => format!("/resources?community={}", query_value(&c)),
-                None => "/resources".into(),
-            };
-            let v = client.get(&path).await?;
+            let v = client
+                .get(&list_path("/resources", community.as_deref()))
+                .await?;
             if json {
                 output::json(&v);
             } else {

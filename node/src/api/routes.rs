@@ -121,16 +121,13 @@ async fn federation(State(s): State<ApiState>) -> ApiResult {
         .iter()
         .filter(|(_, p)| !p.carried && state.is_active(&p.target))
         .map(|(hash, p)| {
-            let electorate = state
-                .active()
-                .filter(|m| m.role == copnet_protocol::Role::Member && m.node != p.target)
-                .count();
+            let electorate = state.electorate(&p.target).len();
             json!({
                 "id": hash.to_string(),
                 "target": p.target,
                 "proposer": p.proposer,
                 "reason": p.reason,
-                "votes": p.endorsers.iter().filter(|e| state.can_write(e) && **e != p.target).count(),
+                "votes": state.votes(p),
                 "electorate": electorate,
             })
         })

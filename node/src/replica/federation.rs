@@ -241,15 +241,8 @@ impl Replica {
         };
         let after = self.roster_state().ok_or(ReplicaError::NoFederation)?;
         let p = &after.proposals[&proposal];
-        let electorate: Vec<NodeId> = after
-            .active()
-            .filter(|m| m.role == Role::Member && m.node != *target)
-            .map(|m| m.node)
-            .collect();
-        let votes = electorate
-            .iter()
-            .filter(|n| p.endorsers.contains(n))
-            .count();
+        let electorate = after.electorate(target);
+        let votes = after.votes(p);
         Ok(RemovalStatus {
             proposal,
             target: *target,

@@ -392,21 +392,7 @@ impl Replica {
                 (0, None, self.store.apply(batch)?)
             } else {
                 let entry = self.check_and_index(&doc, own_role, &canonical, &candidate, &new)?;
-                let now = now_ms();
-                for (hash, signed, _) in &new {
-                    batch.put_change(
-                        &doc,
-                        hash,
-                        &StoredChange {
-                            signed: signed.clone(),
-                            stored_at_ms: now,
-                        },
-                    );
-                }
-
-                batch.put_doc(&entry, candidate.save());
-                let ticket = self.store.apply(batch)?;
-                self.index_entry(&entry);
+                let ticket = self.store_remote(batch, &entry, &candidate, new.iter().copied())?;
                 (new.len(), Some(entry.audience), ticket)
             }
         };
@@ -478,6 +464,32 @@ impl Replica {
         })
     }
 
+    /// Adds verified remote changes with their signatures and the new state of their document to
+    /// `batch`, applies it, and indexes the document. The caller holds the writer lock.
+    fn store_remote<'a>(
+        &self,
+        mut batch: WriteBatch,
+        entry: &DocEntry,
+        candidate: &Automerge,
+        new: impl Iterator<Item = &'a (ChangeHash, SignedChange, NodeId)>,
+    ) -> Result<crate::store::Ticket> {
+        let now = now_ms();
+        for (hash, signed, _) in new {
+            batch.put_change(
+                &entry.id,
+                hash,
+                &StoredChange {
+                    signed: signed.clone(),
+                    stored_at_ms: now,
+                },
+            );
+        }
+        batch.put_doc(entry, candidate.save());
+        let ticket = self.store.apply(batch)?;
+        self.index_entry(entry);
+        Ok(ticket)
+    }
+
     /// Re-checks changes that were waiting for roster ops; applies those that are now valid.
     pub fn retry_pending(&self) -> Result<usize> {
         let waiting = {
@@ -538,21 +550,8 @@ impl Replica {
                             continue;
                         }
                     };
-                let mut batch = WriteBatch::new();
-                let now = now_ms();
-                for (hash, signed, _) in &new {
-                    batch.put_change(
-                        &doc,
-                        hash,
-                        &StoredChange {
-                            signed: signed.clone(),
-                            stored_at_ms: now,
-                        },
-                    );
-                }
-                batch.put_doc(&entry, candidate.save());
-                let ticket = self.store.apply(batch)?;
-                self.index_entry(&entry);
+                let ticket =
+                    self.store_remote(WriteBatch::new(), &entry, &candidate, new.iter())?;
                 applied += new.len();
                 (ticket, entry.audience)
             };
