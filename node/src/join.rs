@@ -167,13 +167,20 @@ pub async fn leave(
     let mut delivered = 0;
     for peer in &connected {
         let link = net.link(*peer);
-        if let Ok(Ok(())) = tokio::time::timeout(
+        match tokio::time::timeout(
             LEAVE_DELIVERY_TIMEOUT,
             session::deliver_roster(replica, &link),
         )
         .await
         {
-            delivered += 1;
+            Ok(Ok(())) => delivered += 1,
+            // It already refuses us: our Leave reached it first (the syncer delivers roster
+            // changes too).
+            Ok(Err(session::SessionError::Link(session::LinkError::Refused {
+                code: copnet_protocol::wire::RefusalCode::NotInRoster,
+                ..
+            }))) => delivered += 1,
+            _ => {}
         }
     }
     net.roster_changed().await;
@@ -184,5 +191,10 @@ pub async fn leave(
             .await
             .map_err(|e| ApiError::invalid(e.to_string()))??;
     }
-    Ok(json!({ "left": true, "delivered_to": delivered, "purged": purge }))
+    Ok(json!({
+        "left": true,
+        "delivered_to": delivered,
+        "connected": connected.len(),
+        "purged": purge,
+    }))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use copnet_tests::*;
 use serde_json::{Value, json};
 
-const CONVERGE: Duration = Duration::from_secs(60);
+const CONVERGE: Duration = Duration::from_secs(120);
 
 /// `copnet federation invite` on `inviter`, `copnet federation join` on `joiner`: the real CLI.
 fn invite_and_join(inviter: &NodeProc, joiner: &NodeProc, role: &str) -> anyhow::Result<()> {
@@ -197,7 +197,14 @@ fn leaving_sticks_and_past_content_stays_marked() -> anyhow::Result<()> {
     let b_id = b.node_id();
 
     let out = copnet_ok(&b.data, &["federation", "leave"])?;
-    assert!(out.contains("left the federation"), "{out}");
+    assert!(
+        out.contains("left the federation;") && out.contains("of 2 connected"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(" 0 of 2"),
+        "at least one peer confirmed: {out}"
+    );
     for node in [a, c] {
         wait_for(CONVERGE, "the departure to reach every member", || {
             let members = node.api.ok("/federation").ok()?;

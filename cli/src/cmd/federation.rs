@@ -114,8 +114,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 .post("/federation/leave", &json!({ "purge": purge }))
                 .await?;
             println!(
-                "left the federation; {} peer(s) were told{}",
+                "left the federation; {} of {} connected peer(s) confirmed it{}",
                 output::field(&v, "delivered_to"),
+                output::field(&v, "connected"),
                 if purge {
                     "; local documents deleted"
                 } else {
