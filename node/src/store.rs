@@ -385,9 +385,14 @@ impl Store {
 
     /// Deletes every document, change and sync state (`federation leave --purge`).
     pub fn purge_content(&self) -> Result<(), StoreError> {
+        self.remove_prefixes(&[CHANGES, DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE, SYNC_STATE])
+    }
+
+    /// Removes every key under `prefixes` in one batch, durably.
+    fn remove_prefixes(&self, prefixes: &[u8]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for prefix in [CHANGES, DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE, SYNC_STATE] {
-            for kv in self.data.scan_prefix([prefix]) {
+        for prefix in prefixes {
+            for kv in self.data.scan_prefix([*prefix]) {
                 batch.remove(kv?.0);
             }
         }
@@ -436,15 +441,7 @@ impl Store {
 
     /// Drops every cache (documents, index), keeping the signed source of truth.
     pub fn clear_caches(&self) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for prefix in [DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE] {
-            for kv in self.data.scan_prefix([prefix]) {
-                batch.remove(kv?.0);
-            }
-        }
-        self.data.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(())
+        self.remove_prefixes(&[DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE])
     }
 
     /// Bytes the database occupies on disk.

@@ -126,6 +126,20 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// The index row of the document at `heads`.
+    pub fn into_entry(self, heads: &[automerge::ChangeHash]) -> crate::store::DocEntry {
+        crate::store::DocEntry {
+            id: self.header.id,
+            community: self.header.community,
+            audience: self.header.audience,
+            creator: self.header.creator,
+            created_at_ms: self.header.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+            heads: heads.iter().map(|h| h.to_string()).collect(),
+            view: self.view,
+        }
+    }
+
     pub fn of<T: Render>(doc: &T) -> Self {
         Self {
             header: doc.header().clone(),

@@ -61,6 +61,15 @@ impl NodeId {
         ed25519_dalek::VerifyingKey::from_bytes(&self.0).expect("NodeId holds a valid key")
     }
 
+    /// Reads a node out of the byte form of a libp2p `PeerId` (identity multihash of an ed25519
+    /// key). `None` for any other kind of peer id.
+    pub fn from_peer_id_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 38 || bytes[..6] != PEER_ID_PREFIX {
+            return None;
+        }
+        Self::from_public_key(bytes[6..].try_into().ok()?).ok()
+    }
+
     /// The last characters of the text form: enough to tell nodes apart in logs.
     pub fn fmt_short(&self) -> String {
         let s = self.to_string();
@@ -90,15 +99,13 @@ impl FromStr for NodeId {
         let bytes = bs58::decode(s)
             .into_vec()
             .map_err(|_| invalid("node id", s, "expected a base58 peer id like 12D3KooW…"))?;
-        if bytes.len() != 38 || bytes[..6] != PEER_ID_PREFIX {
-            return Err(invalid(
+        Self::from_peer_id_bytes(&bytes).ok_or_else(|| {
+            invalid(
                 "node id",
                 s,
                 "not an ed25519 peer id (they start with 12D3KooW)",
-            ));
-        }
-        let key: [u8; 32] = bytes[6..].try_into().expect("length checked");
-        Self::from_public_key(key).map_err(|_| invalid("node id", s, "not an ed25519 public key"))
+            )
+        })
     }
 }
 

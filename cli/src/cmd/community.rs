@@ -3,7 +3,6 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::client::{Client, segment};
-use crate::output;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -52,35 +51,30 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             super::print_id(&v)
         }
         Command::List { json } => {
-            let v = client.get("/communities").await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::table(&v, &[("id", "ID"), ("name", "NAME"), ("domain", "DOMAIN")]);
-            }
-            Ok(())
+            super::list(
+                &client,
+                "/communities",
+                json,
+                &[("id", "ID"), ("name", "NAME"), ("domain", "DOMAIN")],
+            )
+            .await
         }
         Command::Show { id, json } => {
-            let v = client
-                .get(&format!("/communities/{}", segment(&id)))
-                .await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::block(
-                    &v,
-                    &[
-                        ("id", "id"),
-                        ("name", "name"),
-                        ("domain", "domain"),
-                        ("purpose", "purpose"),
-                        ("practice_focus", "practice focus"),
-                        ("creator", "created by"),
-                        ("created_at", "created"),
-                    ],
-                );
-            }
-            Ok(())
+            super::show(
+                &client,
+                &format!("/communities/{}", segment(&id)),
+                json,
+                &[
+                    ("id", "id"),
+                    ("name", "name"),
+                    ("domain", "domain"),
+                    ("purpose", "purpose"),
+                    ("practice_focus", "practice focus"),
+                    ("creator", "created by"),
+                    ("created_at", "created"),
+                ],
+            )
+            .await
         }
     }
 }

@@ -118,23 +118,18 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::List { community, json } => {
-            let v = client
-                .get(&list_path("/consults", community.as_deref()))
-                .await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::table(
-                    &v,
-                    &[
-                        ("id", "ID"),
-                        ("status", "STATUS"),
-                        ("reply_count", "REPLIES"),
-                        ("title", "TITLE"),
-                    ],
-                );
-            }
-            Ok(())
+            super::list(
+                &client,
+                &list_path("/consults", community.as_deref()),
+                json,
+                &[
+                    ("id", "ID"),
+                    ("status", "STATUS"),
+                    ("reply_count", "REPLIES"),
+                    ("title", "TITLE"),
+                ],
+            )
+            .await
         }
         Command::Show { id, json } => {
             let v = client.get(&format!("/consults/{}", segment(&id))).await?;

@@ -3,7 +3,6 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::client::{Client, list_path, segment};
-use crate::output;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -64,45 +63,37 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             super::print_id(&v)
         }
         Command::List { community, json } => {
-            let v = client
-                .get(&list_path("/events", community.as_deref()))
-                .await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::table(
-                    &v,
-                    &[
-                        ("id", "ID"),
-                        ("start", "START"),
-                        ("tz", "TIME ZONE"),
-                        ("title", "TITLE"),
-                    ],
-                );
-            }
-            Ok(())
+            super::list(
+                &client,
+                &list_path("/events", community.as_deref()),
+                json,
+                &[
+                    ("id", "ID"),
+                    ("start", "START"),
+                    ("tz", "TIME ZONE"),
+                    ("title", "TITLE"),
+                ],
+            )
+            .await
         }
         Command::Show { id, json } => {
-            let v = client.get(&format!("/events/{}", segment(&id))).await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::block(
-                    &v,
-                    &[
-                        ("id", "id"),
-                        ("title", "title"),
-                        ("community", "community"),
-                        ("start", "starts"),
-                        ("tz", "time zone"),
-                        ("start_utc", "starts (UTC)"),
-                        ("duration_minutes", "minutes"),
-                        ("rrule", "repeats"),
-                        ("creator", "organised by"),
-                    ],
-                );
-            }
-            Ok(())
+            super::show(
+                &client,
+                &format!("/events/{}", segment(&id)),
+                json,
+                &[
+                    ("id", "id"),
+                    ("title", "title"),
+                    ("community", "community"),
+                    ("start", "starts"),
+                    ("tz", "time zone"),
+                    ("start_utc", "starts (UTC)"),
+                    ("duration_minutes", "minutes"),
+                    ("rrule", "repeats"),
+                    ("creator", "organised by"),
+                ],
+            )
+            .await
         }
     }
 }

@@ -99,32 +99,21 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             super::print_id(&v)
         }
         Command::List { community, json } => {
-            let v = client
-                .get(&list_path("/resources", community.as_deref()))
-                .await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::table(
-                    &v,
-                    &[
-                        ("id", "ID"),
-                        ("kind", "KIND"),
-                        ("title", "TITLE"),
-                        ("topics", "TOPICS"),
-                    ],
-                );
-            }
-            Ok(())
+            super::list(
+                &client,
+                &list_path("/resources", community.as_deref()),
+                json,
+                &[
+                    ("id", "ID"),
+                    ("kind", "KIND"),
+                    ("title", "TITLE"),
+                    ("topics", "TOPICS"),
+                ],
+            )
+            .await
         }
         Command::Show { id, json } => {
-            let v = client.get(&format!("/resources/{}", segment(&id))).await?;
-            if json {
-                output::json(&v);
-            } else {
-                output::block(&v, SHOW);
-            }
-            Ok(())
+            super::show(&client, &format!("/resources/{}", segment(&id)), json, SHOW).await
         }
         Command::Edit {
             id,

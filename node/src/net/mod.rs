@@ -49,11 +49,7 @@ pub fn peer_id(node: &NodeId) -> PeerId {
 
 /// The node behind a libp2p peer id, if it is an ed25519 peer.
 pub fn node_id(peer: &PeerId) -> Option<NodeId> {
-    let bytes = peer.to_bytes();
-    if bytes.len() != 38 || bytes[..6] != [0x00, 0x24, 0x08, 0x01, 0x12, 0x20] {
-        return None;
-    }
-    NodeId::from_public_key(bytes[6..].try_into().ok()?).ok()
+    NodeId::from_peer_id_bytes(&peer.to_bytes())
 }
 
 pub(crate) enum Command {

@@ -581,16 +581,7 @@ impl Replica {
             before.as_ref(),
             Some(&rendered.header),
         )?;
-        let entry = DocEntry {
-            id,
-            community: rendered.header.community,
-            audience: rendered.header.audience,
-            creator: rendered.header.creator,
-            created_at_ms: rendered.header.created_at_ms,
-            updated_at_ms: rendered.updated_at_ms,
-            heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
-            view: rendered.view,
-        };
+        let entry = rendered.into_entry(&doc.get_heads());
         let mut batch = WriteBatch::new();
         batch.put_change(
             &id,
@@ -853,28 +844,15 @@ impl Replica {
                     id,
                     why: e.to_string(),
                 })?;
-            let Rendered {
-                header,
-                updated_at_ms: updated,
-                view,
-            } = views::render(id.kind(), &doc).map_err(|e| ReplicaError::Damaged {
+            let rendered = views::render(id.kind(), &doc).map_err(|e| ReplicaError::Damaged {
                 id,
                 why: e.to_string(),
             })?;
-            if header.id != id || header.federation != fed {
+            if rendered.header.id != id || rendered.header.federation != fed {
                 tracing::warn!(doc = %id, "skipping a document whose header names another document");
                 continue;
             }
-            let entry = DocEntry {
-                id,
-                community: header.community,
-                audience: header.audience,
-                creator: header.creator,
-                created_at_ms: header.created_at_ms,
-                updated_at_ms: updated,
-                heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
-                view,
-            };
+            let entry = rendered.into_entry(&doc.get_heads());
             let mut batch = WriteBatch::new();
             batch.put_doc(&entry, doc.save());
             self.store.commit(batch)?;

@@ -391,7 +391,7 @@ impl Replica {
             if new.is_empty() {
                 (0, None, self.store.apply(batch)?)
             } else {
-                let entry = self.check_and_index(&doc, own_role, &canonical, &candidate, &new)?;
+                let entry = self.check_and_index(&doc, own_role, &canonical, &candidate)?;
                 let ticket = self.store_remote(batch, &entry, &candidate, new.iter().copied())?;
                 (new.len(), Some(entry.audience), ticket)
             }
@@ -414,7 +414,6 @@ impl Replica {
         own_role: Role,
         canonical: &Automerge,
         candidate: &Automerge,
-        new: &[&(ChangeHash, SignedChange, NodeId)],
     ) -> Result<DocEntry> {
         let fed = self.federation_id().ok_or(ReplicaError::NoFederation)?;
         let damaged = |e: autosurgeon::HydrateError| {
@@ -447,21 +446,7 @@ impl Replica {
             )));
         }
         let rendered = views::render(doc.kind(), candidate).map_err(damaged)?;
-        let _ = new;
-        Ok(DocEntry {
-            id: *doc,
-            community: header.community,
-            audience: header.audience,
-            creator: header.creator,
-            created_at_ms: header.created_at_ms,
-            updated_at_ms: rendered.updated_at_ms,
-            heads: candidate
-                .get_heads()
-                .iter()
-                .map(|h| h.to_string())
-                .collect(),
-            view: rendered.view,
-        })
+        Ok(rendered.into_entry(&candidate.get_heads()))
     }
 
     /// Adds verified remote changes with their signatures and the new state of their document to
@@ -541,15 +526,13 @@ impl Replica {
                 if new.is_empty() {
                     continue;
                 }
-                let refs: Vec<&(ChangeHash, SignedChange, NodeId)> = new.iter().collect();
-                let entry =
-                    match self.check_and_index(&doc, own_role, &canonical, &candidate, &refs) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            tracing::warn!(%doc, error = %e, "dropping pending changes");
-                            continue;
-                        }
-                    };
+                let entry = match self.check_and_index(&doc, own_role, &canonical, &candidate) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(%doc, error = %e, "dropping pending changes");
+                        continue;
+                    }
+                };
                 let ticket =
                     self.store_remote(WriteBatch::new(), &entry, &candidate, new.iter())?;
                 applied += new.len();
