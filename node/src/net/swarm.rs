@@ -272,28 +272,28 @@ impl SwarmTask {
             self.swarm.behaviour_mut().gossip.unsubscribe(&topic);
         }
         // Nodes that left or were removed: tell them (deliver the roster ops that say so), then
-        // disconnect. If we are the one who left, disconnect from everyone.
-        let departed: Vec<PeerId> = self
-            .connected
-            .keys()
-            .filter(|p| {
-                let was_known = node_id(p).is_some_and(|n| {
-                    self.replica
-                        .roster_state()
-                        .is_some_and(|s| s.member(&n).is_some())
-                });
-                !own_active || (was_known && !self.is_active(p))
-            })
-            .copied()
-            .collect();
-        let now = Instant::now();
-        for p in departed {
-            if own_active && !self.farewells.contains_key(&p) {
+        // disconnect. When *we* are the one who left, `join::leave` delivers our departure and then
+        // disconnects; when we were removed, the remover disconnects us after its farewell.
+        // Cutting connections here would race that delivery.
+        if own_active {
+            let departed: Vec<PeerId> = self
+                .connected
+                .keys()
+                .filter(|p| {
+                    let was_known = node_id(p).is_some_and(|n| {
+                        self.replica
+                            .roster_state()
+                            .is_some_and(|s| s.member(&n).is_some())
+                    });
+                    was_known && !self.is_active(p) && !self.farewells.contains_key(p)
+                })
+                .copied()
+                .collect();
+            let now = Instant::now();
+            for p in departed {
                 tracing::info!(peer = %p, "a node left the federation; telling it, then disconnecting");
                 self.farewells.insert(p, now + FAREWELL_TIMEOUT);
                 let _ = self.syncer.try_send(SyncerEvent::Farewell(p));
-            } else if !own_active {
-                let _ = self.swarm.disconnect_peer_id(p);
             }
         }
         // Nodes just admitted: their addresses, learned while they were joining, become part of
