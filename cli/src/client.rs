@@ -55,12 +55,41 @@ impl Client {
         self.send(self.http.patch(self.url(path)).json(body)).await
     }
 
+    pub async fn put_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        self.send(
+            self.http
+                .put(self.url(path))
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// GETs a non-JSON resource (a file, a calendar); errors still come as JSON.
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let resp = self.request(self.http.get(self.url(path))).await?;
+        if resp.status().is_success() {
+            return Ok(resp.bytes().await.context("reading the node's answer")?.to_vec());
+        }
+        Err(Self::error(resp).await)
+    }
+
+    /// The base address of the node's API, for URLs shown to people.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
+    async fn request(&self, req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        req.bearer_auth(&self.token).send().await.map_err(|e| {
             if e.is_connect() {
                 anyhow!(
                     "the node is not answering at {} (is `copnet up` running?)",
@@ -71,20 +100,47 @@ impl Client {
             } else {
                 anyhow!("request to the node failed: {e}")
             }
-        })?;
+        })
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let resp = self.request(req).await?;
         let status = resp.status();
-        let body: Value = resp
-            .json()
-            .await
-            .with_context(|| format!("the node answered {status} with a body that is not JSON"))?;
-        if status.is_success() {
-            return Ok(body);
+        if !status.is_success() {
+            return Err(Self::error(resp).await);
         }
-        let message = body
+        resp.json()
+            .await
+            .with_context(|| format!("the node answered {status} with a body that is not JSON"))
+    }
+
+    /// An API error as a message: the node's own words, and the gate's findings one per line.
+    async fn error(resp: reqwest::Response) -> anyhow::Error {
+        let status = resp.status();
+        let Ok(body) = resp.json::<Value>().await else {
+            return anyhow!("the node answered {status} with a body that is not JSON");
+        };
+        let mut message = body
             .pointer("/error/message")
             .and_then(Value::as_str)
-            .unwrap_or("the node refused the request");
-        bail!("{message}")
+            .unwrap_or("the node refused the request")
+            .to_owned();
+        if let Some(findings) = body.pointer("/error/details/findings").and_then(Value::as_array) {
+            for f in findings {
+                let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("");
+                let n = |k: &str| f.get(k).and_then(Value::as_u64).unwrap_or(0);
+                message.push_str(&format!(
+                    "\n  {} line {}, col {}: {} {:?} — {}",
+                    s("field"),
+                    n("line"),
+                    n("column"),
+                    s("kind"),
+                    s("matched"),
+                    s("why")
+                ));
+            }
+        }
+        anyhow!("{message}")
     }
 }
 

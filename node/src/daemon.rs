@@ -123,6 +123,7 @@ impl Node {
             sector: config.sector.clone(),
         };
         let replica = Replica::open(key, profile, store)?;
+        replica.set_private_names(data.private_names()?);
         let network = crate::net::Network::start(
             replica.clone(),
             crate::net::NetConfig {

@@ -6,6 +6,8 @@
 //! <data>/store/         the sled store
 //! <data>/api-token      bearer token of the HTTP API (mode 0600)
 //! <data>/api.addr       address the running node's API is bound to (absent when stopped)
+//! <data>/private-names.txt  optional: names the de-identification gate always flags (clients,
+//!                       families), one per line, `#` starts a comment. Never leaves the node.
 //! ```
 
 use std::fs;
@@ -138,6 +140,26 @@ impl DataDir {
         let token = hex::encode(rand::random::<[u8; 32]>());
         write_private(&path, token.as_bytes(), false)?;
         Ok(token)
+    }
+
+    pub fn private_names_path(&self) -> PathBuf {
+        self.root.join("private-names.txt")
+    }
+
+    /// The names in `private-names.txt`, or none when there is no such file.
+    pub fn private_names(&self) -> Result<Vec<String>, DataDirError> {
+        let path = self.private_names_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        Ok(text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect())
     }
 
     pub fn write_addr(&self, addr: &std::net::SocketAddr) -> Result<(), DataDirError> {

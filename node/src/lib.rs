@@ -9,11 +9,15 @@
 //! Protocol rules (what is valid, how the roster folds) live in `copnet-protocol`, never here.
 
 pub mod api;
+pub mod calendar;
 pub mod config;
 pub mod daemon;
 pub mod datadir;
+pub mod deid;
+pub mod ics;
 pub mod join;
 pub mod net;
+pub mod occurrences;
 pub mod replica;
 pub mod session;
 pub mod store;

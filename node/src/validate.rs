@@ -222,6 +222,70 @@ pub fn rrule(rule: &str, local: NaiveDateTime, tz: Tz) -> Checked<String> {
     Ok(r)
 }
 
+/// A media type like `application/pdf`; anything unusual becomes `application/octet-stream`
+/// rather than an error, since browsers send odd ones.
+pub fn media_type(s: &str) -> Checked<String> {
+    let t = s.trim().to_ascii_lowercase();
+    let ok = t.len() <= 100
+        && t.split_once('/').is_some_and(|(a, b)| {
+            let token = |x: &str| {
+                !x.is_empty()
+                    && x.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+            };
+            token(a) && token(b.split(';').next().unwrap_or("").trim())
+        });
+    Ok(if ok {
+        t.split(';').next().unwrap_or("").trim().to_owned()
+    } else {
+        "application/octet-stream".to_owned()
+    })
+}
+
+/// A calendar date `YYYY-MM-DD`.
+pub fn date(field: &str, s: &str) -> Checked<chrono::NaiveDate> {
+    let t = s.trim();
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+        InputError(format!(
+            "{field} {t:?} is not a date: write it like 2027-03-31"
+        ))
+    })
+}
+
+/// An evidence rating: 1 (weak) to 5 (strong), or `not-rated`.
+pub fn evidence(s: &str) -> Checked<Option<u64>> {
+    match s.trim().to_lowercase().as_str() {
+        "not-rated" | "not rated" | "none" | "" => Ok(None),
+        t => match t.parse::<u64>() {
+            Ok(n @ 1..=5) => Ok(Some(n)),
+            _ => bad(format!(
+                "evidence rating {s:?} must be 1 (weak) to 5 (strong), or not-rated"
+            )),
+        },
+    }
+}
+
+/// A list of short one-line items (goals, stakeholder groups, areas of expertise): each trimmed
+/// and non-empty, duplicates dropped, at most `max` items.
+pub fn items(field: &str, list: &[String], max: usize) -> Checked<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in list {
+        let t = title(field, raw)?;
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&t)) {
+            out.push(t);
+        }
+    }
+    if out.len() > max {
+        return bad(format!("at most {max} {field} entries"));
+    }
+    Ok(out)
+}
+
+/// The name of an occurrence of an event: its local start, `YYYY-MM-DDTHH:MM`.
+pub fn occurrence_name(local: NaiveDateTime) -> String {
+    local.format("%Y-%m-%dT%H:%M").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 
 use autosurgeon::{HydrateError, ReadDoc, hydrate};
 use copnet_protocol::DocKind;
-use copnet_protocol::docs::{Community, Consult, Event, Header, Resource};
+use copnet_protocol::docs::{Community, Consult, Event, Header, Level, Resource};
 use serde_json::{Map, Value, json};
 
 pub fn rfc3339(ms: i64) -> String {
@@ -45,6 +45,50 @@ impl Render for Community {
         m.insert("domain".into(), json!(self.domain));
         m.insert("purpose".into(), json!(self.purpose));
         m.insert("practice_focus".into(), json!(self.practice_focus));
+        m.insert("audience_description".into(), json!(self.audience));
+        m.insert("goals".into(), json!(self.goals));
+        m.insert("outcomes".into(), json!(self.outcomes));
+        m.insert("stakeholders".into(), json!(self.stakeholders));
+        m.insert("topics".into(), json!(self.topics));
+        m.insert("privacy_terms".into(), json!(self.privacy_terms));
+        m.insert("small_places".into(), json!(self.small_places));
+        let mut people: Vec<Value> = self
+            .people
+            .iter()
+            .map(|(id, p)| {
+                json!({
+                    "id": id,
+                    "name": p.name,
+                    "node": p.node,
+                    "level": p.level,
+                    "expertise": p.expertise,
+                    "steward": p.steward,
+                    "joined_at": rfc3339(p.joined_at_ms),
+                    "left_at": p.left_at_ms.map(rfc3339),
+                })
+            })
+            .collect();
+        people.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        let current = self.people.values().filter(|p| p.left_at_ms.is_none());
+        let mut counts = Map::new();
+        for level in Level::ALL {
+            counts.insert(
+                level.as_str().into(),
+                json!(current.clone().filter(|p| p.level == *level).count()),
+            );
+        }
+        m.insert(
+            "stewards".into(),
+            json!(
+                people
+                    .iter()
+                    .filter(|p| p["steward"] == json!(true))
+                    .map(|p| p["id"].clone())
+                    .collect::<Vec<_>>()
+            ),
+        );
+        m.insert("people_by_level".into(), Value::Object(counts));
+        m.insert("people".into(), Value::Array(people));
         Value::Object(m)
     }
 }
@@ -63,6 +107,19 @@ impl Render for Resource {
         m.insert("summary".into(), json!(self.summary));
         m.insert("url".into(), json!(self.url));
         m.insert("topics".into(), json!(self.topics));
+        m.insert("intended_for".into(), json!(self.intended_for));
+        m.insert("jurisdiction".into(), json!(self.jurisdiction));
+        m.insert(
+            "evidence".into(),
+            match self.evidence {
+                Some(n) => json!(n),
+                None => json!("not-rated"),
+            },
+        );
+        m.insert("review_by".into(), json!(self.review_by));
+        m.insert("licence".into(), json!(self.licence));
+        m.insert("adapted_from".into(), json!(self.adapted_from));
+        m.insert("attachment".into(), json!(self.attachment));
         Value::Object(m)
     }
 }
@@ -78,8 +135,31 @@ impl Render for Consult {
         let mut m = base(&self.header, self.updated_at_ms);
         m.insert("title".into(), json!(self.title));
         m.insert("question".into(), json!(self.question));
-        m.insert("summary".into(), json!(self.summary));
+        m.insert("situation".into(), json!(self.situation));
+        m.insert("background".into(), json!(self.background));
+        m.insert("assessment".into(), json!(self.assessment));
+        m.insert("request".into(), json!(self.request));
         m.insert("status".into(), json!(self.status));
+        m.insert("presenter_summary".into(), json!(self.presenter_summary));
+        m.insert("follow_up_on".into(), json!(self.follow_up_on));
+        m.insert("outcome".into(), json!(self.outcome));
+        m.insert("answered_at".into(), json!(self.answered_at_ms.map(rfc3339)));
+        m.insert("closed_at".into(), json!(self.closed_at_ms.map(rfc3339)));
+        let attestation = |key: &str| {
+            self.attestations.get(key).map(|a| {
+                json!({
+                    "statement": a.statement,
+                    "by": a.by,
+                    "flagged": a.flagged,
+                    "at": rfc3339(a.at_ms),
+                })
+            })
+        };
+        let mut attestations = Map::new();
+        for key in self.attestations.keys() {
+            attestations.insert(key.clone(), attestation(key).into());
+        }
+        m.insert("attestations".into(), Value::Object(attestations));
         let mut replies: Vec<_> = self.replies.iter().collect();
         replies.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
         let replies: Vec<Value> = replies
@@ -88,8 +168,10 @@ impl Render for Consult {
                 json!({
                     "id": r.id,
                     "author": r.author,
+                    "kind": r.kind,
                     "text": r.text,
                     "created_at": rfc3339(r.created_at_ms),
+                    "attestation": attestation(&format!("reply:{}", r.id)),
                 })
             })
             .collect();
@@ -109,11 +191,42 @@ impl Render for Event {
     fn view(&self) -> Value {
         let mut m = base(&self.header, self.updated_at_ms);
         m.insert("title".into(), json!(self.title));
+        m.insert("kind".into(), json!(self.kind));
         m.insert("start".into(), json!(self.start_local));
         m.insert("tz".into(), json!(self.tz));
         m.insert("start_utc".into(), json!(rfc3339(self.start_utc_ms)));
         m.insert("duration_minutes".into(), json!(self.duration_minutes));
         m.insert("rrule".into(), json!(self.rrule));
+        m.insert("location".into(), json!(self.location));
+        m.insert("link".into(), json!(self.link));
+        m.insert("agenda".into(), json!(self.agenda));
+        m.insert("cancelled".into(), json!(self.cancelled));
+        m.insert(
+            "cancelled_occurrences".into(),
+            json!(self.cancelled_occurrences.keys().collect::<Vec<_>>()),
+        );
+        let rsvps: Vec<Value> = self
+            .rsvps
+            .values()
+            .map(|r| {
+                json!({
+                    "occurrence": r.occurrence,
+                    "person": r.person,
+                    "status": r.status,
+                    "node": r.node,
+                    "at": rfc3339(r.at_ms),
+                })
+            })
+            .collect();
+        m.insert("rsvps".into(), Value::Array(rsvps));
+        let attendance: Vec<Value> = self
+            .attendance
+            .values()
+            .map(|a| json!({ "occurrence": a.occurrence, "person": a.person, "node": a.node }))
+            .collect();
+        m.insert("attendance".into(), Value::Array(attendance));
+        m.insert("notes".into(), json!(self.notes));
+        m.insert("minutes".into(), json!(self.minutes));
         Value::Object(m)
     }
 }

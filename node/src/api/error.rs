@@ -14,6 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Structured detail a client can act on, e.g. the gate's findings.
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
     }
 
@@ -48,7 +51,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = self.details {
+            error["details"] = d;
+        }
+        let body = Json(json!({ "error": error }));
         (self.status, body).into_response()
     }
 }
@@ -68,6 +75,10 @@ impl From<ReplicaError> for ApiError {
             ReplicaError::Rejected(_) => Self::new(StatusCode::FORBIDDEN, "rejected", message),
             ReplicaError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             ReplicaError::BadMessage(_) => Self::bad_request(message),
+            ReplicaError::Identifying(refusal) => Self {
+                details: Some(json!({ "findings": refusal.findings })),
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "identifying_details", message)
+            },
             ReplicaError::Damaged { .. } | ReplicaError::Store(StoreError::Corrupt { .. }) => {
                 tracing::error!(error = %message, "damaged data");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "damaged", message)

@@ -6,6 +6,7 @@
 
 mod error;
 mod extract;
+mod repertoire;
 mod routes;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use axum::response::Response;
 use subtle::ConstantTimeEq;
 
 pub use error::ApiError;
+pub use repertoire::calendar_key;
 
 use crate::replica::Replica;
 
@@ -41,7 +43,9 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .nest(
             "/api/v1",
-            routes::public().merge(authed).fallback(|| async {
+            routes::public()
+                .merge(repertoire::feeds())
+                .merge(authed).fallback(|| async {
                 ApiError::not_found("no such API endpoint; see the README for the list")
             }),
         )

@@ -23,7 +23,7 @@ pub fn public() -> Router<ApiState> {
 }
 
 pub fn authed() -> Router<ApiState> {
-    Router::new()
+    super::repertoire::authed()
         .route("/status", get(status))
         .route("/federation", get(federation).post(create_federation))
         .route("/federation/invites", post(create_invite))
@@ -31,14 +31,14 @@ pub fn authed() -> Router<ApiState> {
         .route("/federation/leave", post(leave_federation))
         .route("/federation/remove", post(remove_member))
         .route("/communities", get(list_communities).post(create_community))
-        .route("/communities/{id}", get(show_community))
+        .route("/communities/{id}", get(show_community).patch(super::repertoire::edit_community))
         .route("/resources", get(list_resources).post(add_resource))
         .route("/resources/{id}", get(show_resource).patch(edit_resource))
         .route("/consults", get(list_consults).post(open_consult))
         .route("/consults/{id}", get(show_consult))
         .route("/consults/{id}/replies", post(reply_consult))
         .route("/events", get(list_events).post(schedule_event))
-        .route("/events/{id}", get(show_event))
+        .route("/events/{id}", get(super::repertoire::show_event).patch(super::repertoire::edit_event))
 }
 
 async fn health() -> Json<Value> {
@@ -153,15 +153,23 @@ async fn create_federation(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
-    community: Option<String>,
+pub(super) struct ListQuery {
+    pub community: Option<String>,
+    /// Resources whose review-by date has passed.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Consults whose follow-up date has come and that have no outcome yet.
+    #[serde(default)]
+    pub follow_up_due: bool,
+    /// Consults in this status.
+    pub status: Option<String>,
 }
 
 /// Adds who wrote a document as the roster knows them now: their organisation, and whether they
 /// have since left or been removed (DESIGN §4: the UI marks such content).
-fn decorate(s: &ApiState, mut view: Value) -> Value {
+pub(super) fn decorate(s: &ApiState, mut view: Value) -> Value {
     let state = s.replica.roster_state();
     if let (Some(state), Some(obj)) = (state, view.as_object_mut()) {
         let creator = obj
@@ -176,37 +184,58 @@ fn decorate(s: &ApiState, mut view: Value) -> Value {
     view
 }
 
-fn rows(s: &ApiState, entries: Vec<DocEntry>) -> Json<Value> {
+pub(super) fn rows(s: &ApiState, entries: Vec<DocEntry>) -> Json<Value> {
     Json(Value::Array(
         entries.into_iter().map(|e| decorate(s, e.view)).collect(),
     ))
 }
 
-async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult {
+pub(super) async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult {
     let community = q
         .community
         .as_deref()
         .map(|c| parse_id(c, DocKind::Community))
         .transpose()
         .map_err(|e| ApiError::invalid(e.0))?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|st| st.trim().parse::<copnet_protocol::docs::ConsultStatus>())
+        .transpose()
+        .map_err(ApiError::invalid)?;
     let r = s.replica.clone();
-    let entries = blocking(move || r.list(kind, community.as_ref())).await?;
+    let mut entries = blocking(move || r.list(kind, community.as_ref())).await?;
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let field = |e: &DocEntry, f: &str| e.view.get(f).and_then(Value::as_str).map(str::to_owned);
+    if q.overdue {
+        entries.retain(|e| field(e, "review_by").is_some_and(|d| d < today));
+    }
+    if q.follow_up_due {
+        entries.retain(|e| {
+            field(e, "follow_up_on").is_some_and(|d| d <= today)
+                && e.view.get("outcome").is_none_or(Value::is_null)
+                && field(e, "status").as_deref() != Some("closed")
+        });
+    }
+    if let Some(st) = status {
+        entries.retain(|e| field(e, "status").as_deref() == Some(st.as_str()));
+    }
     Ok(rows(&s, entries))
 }
 
-async fn show(s: ApiState, kind: DocKind, id: String) -> ApiResult {
+pub(super) async fn show(s: ApiState, kind: DocKind, id: String) -> ApiResult {
     let id = parse_id(&id, kind).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
     let view = blocking(move || r.get(&id)).await?.view;
     Ok(Json(decorate(&s, view)))
 }
 
-fn created(e: DocEntry) -> (StatusCode, Json<Value>) {
+pub(super) fn created(e: DocEntry) -> (StatusCode, Json<Value>) {
     (StatusCode::CREATED, Json(e.view))
 }
 
 async fn list_communities(State(s): State<ApiState>) -> ApiResult {
-    list(s, DocKind::Community, ListQuery { community: None }).await
+    list(s, DocKind::Community, ListQuery::default()).await
 }
 
 async fn show_community(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
@@ -277,10 +306,6 @@ async fn reply_consult(
 
 async fn list_events(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult {
     list(s, DocKind::Event, q).await
-}
-
-async fn show_event(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
-    show(s, DocKind::Event, id).await
 }
 
 async fn schedule_event(

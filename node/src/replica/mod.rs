@@ -15,10 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use automerge::{AutoCommit, transaction::CommitOptions};
 use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile};
-use copnet_protocol::docs::{
-    self, Audience, Community, Consult, ConsultStatus, Event, Header, Reply, Resource,
-    ResourceKind, SCHEMA_VERSION,
-};
+use copnet_protocol::docs::{self, Audience, Header, SCHEMA_VERSION};
 use copnet_protocol::roster::RosterState;
 use copnet_protocol::validity::{check_document_rule, roster_heads_message};
 use copnet_protocol::{
@@ -27,15 +24,19 @@ use copnet_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+mod archive;
 mod federation;
+mod repertoire;
 mod sync;
 
+pub use archive::{EXPORT_FORMAT, Export, ExportedDoc, ExportedSignature, ImportReport};
 pub use federation::{MAX_INVITE_TTL_MS, RemovalStatus};
 
+pub use repertoire::*;
 pub use sync::{Received, may_read};
 
 use crate::store::{DocEntry, Store, StoreError, StoredChange, Ticket, WriteBatch};
-use crate::validate::{self, InputError, MAX_LONG_TEXT, MAX_SHORT_TEXT};
+use crate::validate::{self, InputError};
 use crate::views::{self, Render, Rendered};
 use copnet_protocol::collection::Collections;
 use std::collections::HashMap;
@@ -68,6 +69,8 @@ pub enum ReplicaError {
     Forbidden(String),
     #[error("bad message: {0}")]
     BadMessage(String),
+    #[error("{0}")]
+    Identifying(GateRefusal),
 }
 
 /// What changed in the replica; the network layer listens to announce and push.
@@ -107,79 +110,6 @@ pub struct NewFederation {
     pub name: String,
     #[serde(default)]
     pub charter: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewCommunity {
-    pub name: String,
-    #[serde(default)]
-    pub domain: Option<String>,
-    #[serde(default)]
-    pub purpose: Option<String>,
-    #[serde(default)]
-    pub practice_focus: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewResource {
-    pub community: String,
-    pub title: String,
-    pub kind: String,
-    #[serde(default)]
-    pub summary: Option<String>,
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub topics: Vec<String>,
-    #[serde(default)]
-    pub audience: Option<String>,
-}
-
-/// Fields to change on a resource; absent fields stay as they are. `url: ""` removes the link.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceEdit {
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub summary: Option<String>,
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub topics: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewConsult {
-    pub community: String,
-    pub title: String,
-    pub question: String,
-    pub summary: String,
-    #[serde(default)]
-    pub audience: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewReply {
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewEvent {
-    pub community: String,
-    pub title: String,
-    pub start: String,
-    pub tz: String,
-    pub duration: String,
-    #[serde(default)]
-    pub rrule: Option<String>,
 }
 
 /// What `rebuild` found and did.
@@ -224,6 +154,9 @@ pub struct Replica {
     collections: RwLock<Collections>,
     pending: Mutex<sync::Pending>,
     sessions: Mutex<HashMap<(NodeId, DocId), automerge::sync::State>>,
+    /// Names the de-identification gate always flags: this organisation's clients and families,
+    /// from `<data>/private-names.txt`. Never replicated.
+    private_names: RwLock<Vec<String>>,
     events: tokio::sync::broadcast::Sender<ReplicaEvent>,
 }
 
@@ -282,6 +215,7 @@ impl Replica {
             collections: RwLock::new(collections),
             pending: Mutex::default(),
             sessions: Mutex::default(),
+            private_names: RwLock::default(),
             events: tokio::sync::broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
         }))
     }
@@ -307,6 +241,18 @@ impl Replica {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// Sets the names the gate always flags (see `private_names`).
+    pub fn set_private_names(&self, names: Vec<String>) {
+        *self.private_names.write().unwrap_or_else(|e| e.into_inner()) = names;
+    }
+
+    pub fn private_names(&self) -> Vec<String> {
+        self.private_names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -596,205 +542,6 @@ impl Replica {
         self.index_entry(&entry);
         tracing::debug!(doc = %id, change = %change.hash(), "stored local change");
         Ok((entry, ticket))
-    }
-
-    pub fn create_community(&self, input: NewCommunity) -> Result<DocEntry> {
-        let name = validate::title("name", &input.name)?;
-        let domain = validate::text(
-            "domain",
-            input.domain.as_deref().unwrap_or(""),
-            MAX_SHORT_TEXT,
-        )?;
-        let purpose = validate::text(
-            "purpose",
-            input.purpose.as_deref().unwrap_or(""),
-            MAX_SHORT_TEXT,
-        )?;
-        let practice_focus = validate::text(
-            "practice focus",
-            input.practice_focus.as_deref().unwrap_or(""),
-            MAX_SHORT_TEXT,
-        )?;
-        let fed = self.writable()?;
-        let id = DocId::random(DocKind::Community);
-        let header = self.header(id, fed, id, Audience::Federation);
-        let now = header.created_at_ms;
-        self.create(
-            id,
-            &Community {
-                header,
-                name,
-                domain,
-                purpose,
-                practice_focus,
-                updated_at_ms: now,
-            },
-        )
-    }
-
-    pub fn add_resource(&self, input: NewResource) -> Result<DocEntry> {
-        let title = validate::title("title", &input.title)?;
-        let kind: ResourceKind = input.kind.trim().parse().map_err(InputError)?;
-        let summary = validate::text(
-            "summary",
-            input.summary.as_deref().unwrap_or(""),
-            MAX_LONG_TEXT,
-        )?;
-        let url = input.url.as_deref().map(validate::link).transpose()?;
-        let topics = validate::topics(&input.topics)?;
-        let audience = audience(input.audience.as_deref(), Audience::Federation)?;
-        let fed = self.writable()?;
-        let community = self.require_community(&input.community)?;
-        let id = DocId::random(DocKind::Resource);
-        let header = self.header(id, fed, community, audience);
-        let now = header.created_at_ms;
-        self.create(
-            id,
-            &Resource {
-                header,
-                title,
-                kind,
-                summary,
-                url,
-                topics,
-                updated_at_ms: now,
-            },
-        )
-    }
-
-    pub fn edit_resource(&self, id: &str, edit: ResourceEdit) -> Result<DocEntry> {
-        let id = parse_id(id, DocKind::Resource)?;
-        let title = edit
-            .title
-            .as_deref()
-            .map(|t| validate::title("title", t))
-            .transpose()?;
-        let kind: Option<ResourceKind> = edit
-            .kind
-            .as_deref()
-            .map(|k| k.trim().parse().map_err(InputError))
-            .transpose()?;
-        let summary = edit
-            .summary
-            .as_deref()
-            .map(|s| validate::text("summary", s, MAX_LONG_TEXT))
-            .transpose()?;
-        let url = match edit.url.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(u) => Some(Some(validate::link(u)?)),
-        };
-        let topics = edit.topics.as_deref().map(validate::topics).transpose()?;
-        if title.is_none()
-            && kind.is_none()
-            && summary.is_none()
-            && url.is_none()
-            && topics.is_none()
-        {
-            return Err(
-                InputError("nothing to change: give at least one field to edit".into()).into(),
-            );
-        }
-        self.require(&id)?;
-        self.edit(id, |r: &mut Resource| {
-            let before = r.clone();
-            if let Some(t) = title {
-                r.title = t;
-            }
-            if let Some(k) = kind {
-                r.kind = k;
-            }
-            if let Some(s) = summary {
-                r.summary = s;
-            }
-            if let Some(u) = url {
-                r.url = u;
-            }
-            if let Some(t) = topics {
-                r.topics = t;
-            }
-            if *r != before {
-                r.updated_at_ms = now_ms();
-            }
-            Ok(())
-        })
-    }
-
-    pub fn open_consult(&self, input: NewConsult) -> Result<DocEntry> {
-        let title = validate::title("title", &input.title)?;
-        let question = validate::required_text("question", &input.question, MAX_SHORT_TEXT)?;
-        let summary = validate::required_text("summary", &input.summary, MAX_LONG_TEXT)?;
-        let audience = audience(input.audience.as_deref(), Audience::Members)?;
-        let fed = self.writable()?;
-        let community = self.require_community(&input.community)?;
-        let id = DocId::random(DocKind::Consult);
-        let header = self.header(id, fed, community, audience);
-        let now = header.created_at_ms;
-        self.create(
-            id,
-            &Consult {
-                header,
-                title,
-                question,
-                summary,
-                status: ConsultStatus::Open,
-                replies: vec![],
-                updated_at_ms: now,
-            },
-        )
-    }
-
-    pub fn reply_consult(&self, id: &str, input: NewReply) -> Result<DocEntry> {
-        let id = parse_id(id, DocKind::Consult)?;
-        let text = validate::required_text("reply", &input.text, MAX_LONG_TEXT)?;
-        self.require(&id)?;
-        let author = self.node_id;
-        self.edit(id, |c: &mut Consult| {
-            if c.status == ConsultStatus::Closed {
-                return Err(
-                    InputError("this consult is closed; it takes no more replies".into()).into(),
-                );
-            }
-            let now = now_ms();
-            c.replies.push(Reply {
-                id: hex::encode(rand::random::<[u8; 8]>()),
-                author,
-                text,
-                created_at_ms: now,
-            });
-            c.updated_at_ms = now;
-            Ok(())
-        })
-    }
-
-    pub fn schedule_event(&self, input: NewEvent) -> Result<DocEntry> {
-        let title = validate::title("title", &input.title)?;
-        let tz = validate::time_zone(&input.tz)?;
-        let (local, start_utc_ms) = validate::start(&input.start, tz)?;
-        let duration_minutes = validate::duration_minutes(&input.duration)?;
-        let rrule = input
-            .rrule
-            .as_deref()
-            .map(|r| validate::rrule(r, local, tz))
-            .transpose()?;
-        let fed = self.writable()?;
-        let community = self.require_community(&input.community)?;
-        let id = DocId::random(DocKind::Event);
-        let header = self.header(id, fed, community, Audience::Federation);
-        let now = header.created_at_ms;
-        self.create(
-            id,
-            &Event {
-                header,
-                title,
-                start_local: local.format("%Y-%m-%dT%H:%M").to_string(),
-                tz: tz.name().to_owned(),
-                start_utc_ms,
-                duration_minutes,
-                rrule,
-                updated_at_ms: now,
-            },
-        )
     }
 
     // ---- maintenance -----------------------------------------------------------------------

@@ -224,7 +224,7 @@ impl Replica {
 
     // ---- document sync -------------------------------------------------------------------
 
-    fn load_automerge(&self, doc: &DocId) -> Result<Automerge> {
+    pub(super) fn load_automerge(&self, doc: &DocId) -> Result<Automerge> {
         match self.store.automerge_bytes(doc)? {
             Some(bytes) => Automerge::load(&bytes).map_err(|e| ReplicaError::Damaged {
                 id: *doc,
@@ -408,7 +408,7 @@ impl Replica {
     }
 
     /// The document rule and read gating for a candidate document, then its index row.
-    fn check_and_index(
+    pub(super) fn check_and_index(
         &self,
         doc: &DocId,
         own_role: Role,
@@ -451,7 +451,7 @@ impl Replica {
 
     /// Adds verified remote changes with their signatures and the new state of their document to
     /// `batch`, applies it, and indexes the document. The caller holds the writer lock.
-    fn store_remote<'a>(
+    pub(super) fn store_remote<'a>(
         &self,
         mut batch: WriteBatch,
         entry: &DocEntry,

@@ -11,11 +11,13 @@ mod event;
 mod header;
 mod resource;
 
-pub use community::Community;
-pub use consult::{Consult, ConsultStatus, Reply};
-pub use event::Event;
+pub use community::{Community, Level, Person};
+pub use consult::{Attestation, Consult, ConsultStatus, Reply, ReplyKind};
+pub use event::{Attendance, Event, EventKind, Rsvp, RsvpStatus, occurrence_key};
 pub use header::{Audience, Header, SCHEMA_VERSION};
-pub use resource::{Resource, ResourceKind};
+pub use resource::{
+    ATTACHMENT_CHUNK_BYTES, Attachment, FILES_KEY, MAX_ATTACHMENT_BYTES, Resource, ResourceKind,
+};
 
 use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler, reconcile::NoKey};
 
