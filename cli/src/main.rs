@@ -45,6 +45,12 @@ enum Command {
     /// Community events: calls, webinars, meetings
     #[command(subcommand)]
     Event(cmd::event::Command),
+    /// Search everything this node holds
+    Search(cmd::search::Args),
+    /// Write a community's documents to a directory, as automerge files with their signatures
+    Export(cmd::export::ExportArgs),
+    /// Verify and load a directory written by `copnet export`
+    Import(cmd::export::ImportArgs),
     /// Check the store, or rebuild its caches from the signed changes (node must be stopped)
     Doctor(cmd::doctor::Args),
 }
@@ -74,6 +80,9 @@ fn main() -> ExitCode {
             Command::Resource(c) => cmd::resource::run(&data, c).await,
             Command::Consult(c) => cmd::consult::run(&data, c).await,
             Command::Event(c) => cmd::event::run(&data, c).await,
+            Command::Search(a) => cmd::search::run(&data, a).await,
+            Command::Export(a) => cmd::export::export(&data, a).await,
+            Command::Import(a) => cmd::export::import(&data, a).await,
             Command::Doctor(a) => cmd::doctor::run(&data, a).await,
         }
     });

@@ -1,10 +1,12 @@
 pub mod community;
 pub mod consult;
 pub mod doctor;
+pub mod export;
 pub mod event;
 pub mod federation;
 pub mod init;
 pub mod resource;
+pub mod search;
 pub mod status;
 pub mod up;
 
@@ -27,22 +29,6 @@ pub async fn list(
     Ok(())
 }
 
-/// GETs one item and prints it as JSON or as `label: value` lines of `fields`.
-pub async fn show(
-    client: &Client,
-    path: &str,
-    json: bool,
-    fields: &[(&str, &str)],
-) -> anyhow::Result<()> {
-    let v = client.get(path).await?;
-    if json {
-        output::json(&v);
-    } else {
-        output::block(&v, fields);
-    }
-    Ok(())
-}
-
 /// Prints the `id` of a created item: the contract scripts rely on.
 pub fn print_id(v: &serde_json::Value) -> anyhow::Result<()> {
     let id = v
@@ -50,5 +36,33 @@ pub fn print_id(v: &serde_json::Value) -> anyhow::Result<()> {
         .and_then(|i| i.as_str())
         .ok_or_else(|| anyhow::anyhow!("the node's answer has no id"))?;
     println!("{id}");
+    Ok(())
+}
+
+/// Prints a document's history: who changed which fields, when.
+pub async fn history(client: &Client, path: &str, json: bool) -> anyhow::Result<()> {
+    let v = client.get(path).await?;
+    if json {
+        output::json(&v);
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = v
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut h| {
+            let who = h["author_org"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| output::field(&h, "author"));
+            h["who"] = serde_json::json!(who);
+            h
+        })
+        .collect();
+    output::table(
+        &serde_json::Value::Array(rows),
+        &[("at", "WHEN"), ("who", "WHO"), ("fields", "CHANGED")],
+    );
     Ok(())
 }
