@@ -1,94 +1,11 @@
 //! The HTTP API against a real node on 127.0.0.1:0: authentication, error format, and that a
 //! refused request writes nothing.
 
-use copnet_node::{Node, NodeOptions};
+mod common;
+
+use common::{TestNode, assert_error};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-struct TestNode {
-    node: Node,
-    http: reqwest::Client,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl TestNode {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let node = Node::start(NodeOptions {
-            data: dir.path().join("node"),
-            org: Some("Northside Family Support".into()),
-            sector: None,
-            http: Some("127.0.0.1:0".parse().unwrap()),
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            mdns: false,
-        })
-        .await
-        .unwrap();
-        let base = format!("http://{}/api/v1", node.http_addr());
-        Self {
-            node,
-            http: reqwest::Client::new(),
-            base,
-            _dir: dir,
-        }
-    }
-
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{}", self.base, path))
-            .bearer_auth(self.node.token())
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut r = self.req(method, path);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn docs(&self) -> u64 {
-        self.get("/status").await.1["docs"].as_u64().unwrap()
-    }
-
-    /// A federation and a community, ready for content.
-    async fn with_community(&self) -> String {
-        let (s, _) = self
-            .post("/federation", json!({ "name": "Test federation" }))
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
-        let (s, c) = self
-            .post("/communities", json!({ "name": "Resettlement practice" }))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{c}");
-        c["id"].as_str().unwrap().to_owned()
-    }
-}
-
-fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    let msg = body["error"]["message"].as_str().unwrap();
-    assert!(
-        !msg.is_empty() && !msg.contains('\n'),
-        "one-line message: {msg:?}"
-    );
-}
 
 #[tokio::test]
 async fn every_endpoint_but_health_needs_the_token() {
@@ -107,6 +24,17 @@ async fn every_endpoint_but_health_needs_the_token() {
         ("POST", "/communities"),
         ("GET", "/resources"),
         ("POST", "/federation"),
+        ("GET", "/search?q=housing"),
+        ("POST", "/import"),
+        ("GET", "/calendar"),
+        ("GET", "/communities/com_1111111111111111111111/export"),
+        ("POST", "/communities/com_1111111111111111111111/people"),
+        ("PUT", "/resources/res_1111111111111111111111/attachment?name=a.pdf"),
+        ("GET", "/resources/res_1111111111111111111111/attachment"),
+        ("POST", "/consults/cst_1111111111111111111111/answer"),
+        ("POST", "/events/evt_1111111111111111111111/rsvps"),
+        ("GET", "/events/evt_1111111111111111111111/calendar.ics"),
+        ("GET", "/communities/com_1111111111111111111111/calendar.ics?key=wrong"),
     ] {
         let m: reqwest::Method = method.parse().unwrap();
         let none = t
@@ -200,7 +128,7 @@ async fn bad_requests_get_a_json_error_and_write_nothing() {
         ),
         (
             "/consults",
-            json!({ "community": community, "title": "T", "question": "", "summary": "S" }),
+            json!({ "community": community, "title": "T", "question": "", "situation": "S" }),
             "question must not be empty",
         ),
         (
@@ -300,7 +228,7 @@ async fn documents_round_trip_through_the_api() {
     assert_eq!(e["title"], "Safety planning template");
 
     let (s, c) = t
-        .post("/consults", json!({ "community": community, "title": "Re-entry housing", "question": "Who to call first?", "summary": "A young person leaves custody next week." }))
+        .post("/consults", json!({ "community": community, "title": "Re-entry housing", "question": "Who to call first?", "situation": "A young person leaves custody next week." }))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(c["audience"], "members", "consults default to members");

@@ -106,7 +106,7 @@ fn commands_print_ids_and_json_listings_carry_the_fields_given() -> anyhow::Resu
             "Kinship placement",
             "--question",
             "How to involve the grandparents?",
-            "--summary",
+            "--situation",
             "A sibling group of three.",
         ],
     )?;

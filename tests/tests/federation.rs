@@ -82,7 +82,7 @@ fn members_and_a_peripheral_converge_after_concurrent_writes() -> anyhow::Result
     let shared_id = shared["id"].as_str().unwrap();
     let consult = a.api.create(
         "/consults",
-        &json!({ "community": com, "title": "Leaving custody", "question": "Who calls the landlord?", "summary": "A young person leaves custody next week." }),
+        &json!({ "community": com, "title": "Leaving custody", "question": "Who calls the landlord?", "situation": "A young person leaves custody next week." }),
     )?;
     let consult_id = consult["id"].as_str().unwrap();
     wait_converged(&refs(&fed.nodes), CONVERGE)?;

@@ -87,7 +87,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
         .parse()?;
     let consult: DocId = a.api.create(
         "/consults",
-        &json!({ "community": com, "title": "Case", "question": "Q?", "summary": "S" }),
+        &json!({ "community": com, "title": "Case", "question": "Q?", "situation": "S" }),
     )?["id"]
         .as_str()
         .unwrap()

@@ -115,8 +115,8 @@ async fn members_converge_and_peripherals_get_only_federation_documents() {
             community: com.to_string(),
             title: "Case".into(),
             question: "Q?".into(),
-            summary: "S".into(),
-            audience: None,
+            situation: "S".into(),
+            ..Default::default()
         })
         .unwrap()
         .id;

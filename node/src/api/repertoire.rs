@@ -33,7 +33,7 @@ pub fn authed() -> Router<ApiState> {
         .route("/communities/{id}/history", get(history_of::<'c'>))
         .route(
             "/resources/{id}/attachment",
-            get(download).put(upload).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES + 1)),
+            get(download).put(upload).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES)),
         )
         .route("/resources/{id}/history", get(history_of::<'r'>))
         .route("/consults/{id}/answer", post(answer_consult))
@@ -150,8 +150,22 @@ async fn upload(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<UploadQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                e.status(),
+                "payload_too_large",
+                format!(
+                    "the file is too large: attachments are limited to {} MiB; link to larger files with a url",
+                    MAX_ATTACHMENT_BYTES / (1024 * 1024)
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!("the upload failed: {}", e.body_text()))
+        }
+    })?;
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -169,7 +169,12 @@ impl Replica {
         }
         let roster_ops = self.apply_roster_ops(ops)?;
 
-        let own_role = self.own_role().ok_or(ReplicaError::NotActive)?;
+        // A node that has left keeps what its role let it hold: that is how an agency keeps its
+        // knowledge after leaving (`federation leave --purge`, then import its export).
+        let own_role = self
+            .roster_state()
+            .and_then(|st| st.member(&self.node_id).map(|m| m.role))
+            .ok_or(ReplicaError::NotActive)?;
         let mut report = ImportReport {
             roster_ops,
             ..ImportReport::default()
