@@ -35,6 +35,7 @@ fn the_readme_walkthrough_works_as_written() -> anyhow::Result<()> {
     );
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
         .env("PATH", path)
         .env("COPNET_DATA", &data)
         .output()?;
@@ -48,14 +49,24 @@ fn the_readme_walkthrough_works_as_written() -> anyhow::Result<()> {
         "Harm reduction checklist",
         "Re-engaging after a missed appointment",
         "1 reply",
+        "blocked by the gate: nothing was published",
+        "The peer worker's short text got a reply within a day.",
         "Monthly practice call",
-        "FREQ=MONTHLY;BYDAY=1TH",
+        "RRULE:FREQ=MONTHLY;BYDAY=1TH",
+        "DTSTART;TZID=America/Toronto:20261203T150000",
+        "BEGIN:VTIMEZONE",
+        "calendar.ics?key=",
         "Ontario Youth Housing Network",
     ] {
         assert!(
             stdout.contains(expected),
             "walkthrough output lacks {expected:?}:\n{stdout}"
         );
+    }
+    // The gate's report names what matched, where, in which field.
+    let err = stderr(&out);
+    for expected in ["situation line 1", "person-name \"Jayden\"", "phone \"0412 345 678\""] {
+        assert!(err.contains(expected), "the gate's report lacks {expected:?}:\n{err}");
     }
     Ok(())
 }

@@ -352,3 +352,102 @@ fn invites_that_must_not_work_are_refused_with_a_reason() -> anyhow::Result<()> 
     assert!(c.api.ok("/status")?["federation"].is_null());
     Ok(())
 }
+
+/// What several nodes write to the same documents at once all survives: people joining a
+/// community, RSVPs to one occurrence, replies and the presenter's summary; a file attached on
+/// one node downloads byte for byte on another; every node serves the same calendar.
+#[test]
+fn the_repertoire_merges_across_nodes_without_loss() -> anyhow::Result<()> {
+    let fed = federation(3, 0)?;
+    let nodes: Vec<&NodeProc> = fed.nodes.iter().collect();
+    let com = fed.community.as_str();
+    let event = nodes[0].api.create(
+        "/events",
+        &json!({ "community": com, "title": "Monthly practice call", "kind": "call",
+                 "start": "2031-01-02T15:00", "tz": "Europe/London", "duration": "1h",
+                 "rrule": "FREQ=MONTHLY;BYDAY=1TH" }),
+    )?;
+    let event = event["id"].as_str().unwrap().to_owned();
+    let res = nodes[0].api.create(
+        "/resources",
+        &json!({ "community": com, "title": "Release checklist", "kind": "template" }),
+    )?;
+    let res = res["id"].as_str().unwrap().to_owned();
+    let consult = nodes[0].api.create(
+        "/consults",
+        &json!({ "community": com, "title": "First night", "question": "Where can they sleep?",
+                 "situation": "A young person is released on a Friday evening." }),
+    )?;
+    let consult = consult["id"].as_str().unwrap().to_owned();
+    wait_converged(&nodes, CONVERGE)?;
+
+    // At once on every node: someone joins the community; then, again at once, each RSVPs to
+    // the same occurrence and each node replies to the consult.
+    let people: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                s.spawn(move || {
+                    copnet_ok(&n.data, &["community", "join", com, "--name", &format!("Worker {i}"), "--level", "active"])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect::<anyhow::Result<_>>()
+    })?;
+    wait_converged(&nodes, CONVERGE)?;
+    std::thread::scope(|s| {
+        for (i, n) in nodes.iter().enumerate() {
+            let (person, event, consult) = (&people[i], &event, &consult);
+            s.spawn(move || {
+                copnet_ok(&n.data, &["event", "rsvp", event, "--person", person, "--status", "going", "--occurrence", "2031-02-06"]).unwrap();
+                copnet_ok(&n.data, &["consult", "reply", consult, "--text", &format!("Idea from worker {i}")]).unwrap();
+            });
+        }
+    });
+    // A file attached on the second node.
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("checklist.pdf");
+    let bytes: Vec<u8> = (0..1_100_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &bytes)?;
+    copnet_ok(&nodes[1].data, &["resource", "attach", &res, file.to_str().unwrap()])?;
+    wait_converged(&nodes, CONVERGE)?;
+    copnet_ok(&nodes[0].data, &["consult", "answer", &consult, "--summary", "Worker 2's idea worked."])?;
+    wait_converged(&nodes, CONVERGE)?;
+
+    for n in &nodes {
+        let c = n.api.ok(&format!("/communities/{com}"))?;
+        assert_eq!(c["people"].as_array().unwrap().len(), 3, "every join kept: {c}");
+        let e = n.api.ok(&format!("/events/{event}"))?;
+        let going: Vec<&Value> = e["rsvps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["occurrence"] == "2031-02-06T15:00" && r["status"] == "going")
+            .collect();
+        assert_eq!(going.len(), 3, "every RSVP kept: {e}");
+        let th = n.api.ok(&format!("/consults/{consult}"))?;
+        assert_eq!(th["reply_count"], 3, "{th}");
+        assert_eq!(th["status"], "answered");
+        assert_eq!(th["presenter_summary"], "Worker 2's idea worked.");
+    }
+    let out = dir.path().join("downloaded.pdf");
+    copnet_ok(&nodes[2].data, &["resource", "download", &res, "--out", out.to_str().unwrap()])?;
+    assert_eq!(std::fs::read(&out)?, bytes, "the file arrives intact on a third node");
+
+    // Every node derives the same calendar: same UID, same SEQUENCE.
+    let calendar = |n: &NodeProc| -> anyhow::Result<Vec<String>> {
+        let ics = copnet_ok(&n.data, &["event", "ics", &event])?;
+        Ok(ics
+            .lines()
+            .filter(|l| l.starts_with("UID:") || l.starts_with("SEQUENCE:"))
+            .map(str::to_owned)
+            .collect())
+    };
+    let reference = calendar(nodes[0])?;
+    assert!(!reference.is_empty());
+    for n in &nodes[1..] {
+        assert_eq!(calendar(n)?, reference);
+    }
+    Ok(())
+}
