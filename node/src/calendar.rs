@@ -24,14 +24,6 @@ fn calendar_event(replica: &Replica, id: &DocId) -> Result<CalendarEvent> {
         .keys()
         .filter_map(|k| NaiveDateTime::parse_from_str(k, "%Y-%m-%dT%H:%M").ok())
         .collect();
-    let mut description = e.agenda.clone();
-    if let Some(link) = &e.link {
-        if !description.is_empty() {
-            description.push_str("\n\n");
-        }
-        description.push_str("Join: ");
-        description.push_str(link);
-    }
     let organizer = replica
         .roster_state()
         .and_then(|st| st.member(&e.header.creator).map(|m| m.profile.org.clone()));
@@ -39,8 +31,9 @@ fn calendar_event(replica: &Replica, id: &DocId) -> Result<CalendarEvent> {
         uid: uid(id),
         title: e.title,
         kind: e.kind.as_str().to_owned(),
-        description,
-        location: e.location.or_else(|| e.link.clone()),
+        // The writer appends the link to the description: Google and Outlook do not show URL.
+        description: e.agenda,
+        location: e.location,
         url: e.link,
         start_local,
         tz,
