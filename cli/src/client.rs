@@ -74,7 +74,11 @@ impl Client {
     pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
         let resp = self.request(self.http.get(self.url(path))).await?;
         if resp.status().is_success() {
-            return Ok(resp.bytes().await.context("reading the node's answer")?.to_vec());
+            return Ok(resp
+                .bytes()
+                .await
+                .context("reading the node's answer")?
+                .to_vec());
         }
         Err(Self::error(resp).await)
     }
@@ -125,7 +129,10 @@ impl Client {
             .and_then(Value::as_str)
             .unwrap_or("the node refused the request")
             .to_owned();
-        if let Some(findings) = body.pointer("/error/details/findings").and_then(Value::as_array) {
+        if let Some(findings) = body
+            .pointer("/error/details/findings")
+            .and_then(Value::as_array)
+        {
             for f in findings {
                 let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("");
                 let n = |k: &str| f.get(k).and_then(Value::as_u64).unwrap_or(0);

@@ -30,7 +30,12 @@ pub struct Occurrence {
 }
 
 impl Timing {
-    pub fn parse(start_local: &str, tz: &str, duration_minutes: u32, rrule: Option<&str>) -> Checked<Self> {
+    pub fn parse(
+        start_local: &str,
+        tz: &str,
+        duration_minutes: u32,
+        rrule: Option<&str>,
+    ) -> Checked<Self> {
         let tz = validate::time_zone(tz)?;
         let (start_local, _) = validate::start(start_local, tz)?;
         Ok(Self {
@@ -57,10 +62,11 @@ impl Timing {
         let instant = match self.tz.from_local_datetime(&local) {
             chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t,
             // A recurrence landing in a daylight-saving gap starts when the clocks have moved.
-            chrono::LocalResult::None => self
-                .tz
-                .from_utc_datetime(&(local - chrono::Duration::hours(1)))
-                + chrono::Duration::hours(1),
+            chrono::LocalResult::None => {
+                self.tz
+                    .from_utc_datetime(&(local - chrono::Duration::hours(1)))
+                    + chrono::Duration::hours(1)
+            }
         };
         Occurrence {
             name: occurrence_name(local),
@@ -85,7 +91,8 @@ impl Timing {
         // Start a little early: `after` filters on the instant, and the rrule crate compares
         // inclusively only with `after(..)` set one second before.
         let set = set.after(after - chrono::Duration::seconds(1));
-        set.all(MAX_EXPANSION.min(limit as u16))
+        // One more than asked: the second of slack can admit one that the filter then drops.
+        set.all(MAX_EXPANSION.min(limit.saturating_add(1).min(u16::MAX as usize) as u16))
             .dates
             .into_iter()
             .map(|d| self.occurrence(d.naive_local()))
@@ -121,7 +128,11 @@ impl Timing {
                     Some(f) => set.after(f),
                     None => set,
                 };
-                set.all(48).dates.into_iter().map(|d| d.naive_local()).collect()
+                set.all(48)
+                    .dates
+                    .into_iter()
+                    .map(|d| d.naive_local())
+                    .collect()
             }
         };
         let found = candidates.into_iter().find(|local| match exact {
@@ -162,7 +173,13 @@ mod tests {
     use super::*;
 
     fn monthly() -> Timing {
-        Timing::parse("2026-01-01T15:00", "America/Toronto", 60, Some("FREQ=MONTHLY;BYDAY=1TH")).unwrap()
+        Timing::parse(
+            "2026-01-01T15:00",
+            "America/Toronto",
+            60,
+            Some("FREQ=MONTHLY;BYDAY=1TH"),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -172,10 +189,22 @@ mod tests {
         let names: Vec<_> = all.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(
             names,
-            ["2026-01-01T15:00", "2026-02-05T15:00", "2026-03-05T15:00", "2026-04-02T15:00", "2026-05-07T15:00", "2026-06-04T15:00"]
+            [
+                "2026-01-01T15:00",
+                "2026-02-05T15:00",
+                "2026-03-05T15:00",
+                "2026-04-02T15:00",
+                "2026-05-07T15:00",
+                "2026-06-04T15:00"
+            ]
         );
         // 15:00 EST is 20:00 UTC; 15:00 EDT (from 8 March) is 19:00 UTC.
-        let hour = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap().format("%H").to_string();
+        let hour = |ms: i64| {
+            DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .format("%H")
+                .to_string()
+        };
         assert_eq!(hour(all[2].start_utc_ms), "20");
         assert_eq!(hour(all[3].start_utc_ms), "19");
     }
@@ -185,7 +214,12 @@ mod tests {
         let t = monthly();
         assert_eq!(t.find("2026-04-02").unwrap().name, "2026-04-02T15:00");
         assert_eq!(t.find("2026-04-02T15:00").unwrap().name, "2026-04-02T15:00");
-        assert!(t.find("2026-04-03").unwrap_err().0.contains("no occurrence on"));
+        assert!(
+            t.find("2026-04-03")
+                .unwrap_err()
+                .0
+                .contains("no occurrence on")
+        );
         assert!(t.find("2026-04-02T16:00").is_err());
         assert!(t.find("next thursday").is_err());
         let once = Timing::parse("2026-05-01T09:30", "Europe/London", 30, None).unwrap();

@@ -143,7 +143,10 @@ impl Render for Consult {
         m.insert("presenter_summary".into(), json!(self.presenter_summary));
         m.insert("follow_up_on".into(), json!(self.follow_up_on));
         m.insert("outcome".into(), json!(self.outcome));
-        m.insert("answered_at".into(), json!(self.answered_at_ms.map(rfc3339)));
+        m.insert(
+            "answered_at".into(),
+            json!(self.answered_at_ms.map(rfc3339)),
+        );
         m.insert("closed_at".into(), json!(self.closed_at_ms.map(rfc3339)));
         let attestation = |key: &str| {
             self.attestations.get(key).map(|a| {
@@ -270,4 +273,115 @@ pub fn render<D: ReadDoc>(kind: DocKind, doc: &D) -> Result<Rendered, HydrateErr
         DocKind::Consult => Rendered::of(&hydrate::<_, Consult>(doc)?),
         DocKind::Event => Rendered::of(&hydrate::<_, Event>(doc)?),
     })
+}
+
+/// Fields of a view that are ids, times or codes rather than words a person would search for.
+const NOT_TEXT: &[&str] = &[
+    "id",
+    "community",
+    "audience",
+    "creator",
+    "created_at",
+    "updated_at",
+    "start",
+    "start_utc",
+    "tz",
+    "rrule",
+    "node",
+    "person",
+    "author",
+    "by",
+    "at",
+    "occurrence",
+    "sha256",
+    "media_type",
+    "status",
+    "kind",
+    "evidence",
+    "review_by",
+    "follow_up_on",
+    "answered_at",
+    "closed_at",
+    "joined_at",
+    "left_at",
+    "stewards",
+    "people_by_level",
+    "reply_count",
+    "duration_minutes",
+    "cancelled",
+    "cancelled_occurrences",
+    "rsvps",
+    "attendance",
+    "flagged",
+    "title",
+    "name",
+    "topics",
+    "url",
+    "link",
+];
+
+fn collect_text(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            if !s.is_empty() {
+                out.push_str(s);
+                out.push('\n');
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_text(x, out)),
+        Value::Object(m) => {
+            for (k, x) in m {
+                if !NOT_TEXT.contains(&k.as_str()) {
+                    collect_text(x, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What the search index holds of a document: its words, its filters and its date (an event's
+/// start, else when it was created).
+pub fn search_doc(entry: &crate::store::DocEntry) -> crate::search::SearchDoc {
+    let v = &entry.view;
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let title = match entry.id.kind() {
+        DocKind::Community => text("name"),
+        _ => text("title"),
+    };
+    let mut body = String::new();
+    collect_text(v, &mut body);
+    // People's names in a community are worth finding it by ("who knows about kinship care?").
+    if let Some(people) = v.get("people").and_then(Value::as_array) {
+        for p in people {
+            collect_text(&p["name"], &mut body);
+        }
+    }
+    let date_ms = match entry.id.kind() {
+        DocKind::Event => v
+            .get("start_utc")
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.timestamp_millis())
+            .unwrap_or(entry.created_at_ms),
+        _ => entry.created_at_ms,
+    };
+    crate::search::SearchDoc {
+        id: entry.id.to_string(),
+        kind: entry.id.kind().as_str().to_owned(),
+        community: entry.community.to_string(),
+        topics: v
+            .get("topics")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        title,
+        body,
+        date_ms,
+        subkind: v.get("kind").and_then(Value::as_str).map(str::to_owned),
+    }
 }

@@ -29,12 +29,18 @@ async fn every_endpoint_but_health_needs_the_token() {
         ("GET", "/calendar"),
         ("GET", "/communities/com_1111111111111111111111/export"),
         ("POST", "/communities/com_1111111111111111111111/people"),
-        ("PUT", "/resources/res_1111111111111111111111/attachment?name=a.pdf"),
+        (
+            "PUT",
+            "/resources/res_1111111111111111111111/attachment?name=a.pdf",
+        ),
         ("GET", "/resources/res_1111111111111111111111/attachment"),
         ("POST", "/consults/cst_1111111111111111111111/answer"),
         ("POST", "/events/evt_1111111111111111111111/rsvps"),
         ("GET", "/events/evt_1111111111111111111111/calendar.ics"),
-        ("GET", "/communities/com_1111111111111111111111/calendar.ics?key=wrong"),
+        (
+            "GET",
+            "/communities/com_1111111111111111111111/calendar.ics?key=wrong",
+        ),
     ] {
         let m: reqwest::Method = method.parse().unwrap();
         let none = t

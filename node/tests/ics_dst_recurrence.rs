@@ -7,8 +7,8 @@ mod ics_support;
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use chrono_tz::Tz;
-use ics_support::*;
 use copnet_node::ics::calendar;
+use ics_support::*;
 
 /// Expands the series `uid` from the parsed file and resolves every occurrence
 /// with the parsed VTIMEZONE. Returns (local, utc) pairs after asserting they

@@ -13,10 +13,10 @@ mod ics_support;
 use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDateTime};
-use ics_support::*;
 use copnet_node::ics::{
-    calendar, calendar_with_options, Attendee, CalendarEvent, CalendarOptions, PartStat, PRODID,
+    Attendee, CalendarEvent, CalendarOptions, PRODID, PartStat, calendar, calendar_with_options,
 };
+use ics_support::*;
 
 fn tricky_event() -> CalendarEvent {
     let mut e = event(
@@ -373,11 +373,13 @@ fn cancelled_series_and_occurrences() {
     );
     s2.cancelled_occurrences = vec![dt(2026, 4, 2, 15, 0)];
     let cal2 = parse(&calendar_with_options("CoP", &[s2], NOW_MS, &opts));
-    assert!(props(
-        &event_by_uid(&cal2, "evt_series@copnet").properties,
-        "EXDATE"
-    )
-    .is_empty());
+    assert!(
+        props(
+            &event_by_uid(&cal2, "evt_series@copnet").properties,
+            "EXDATE"
+        )
+        .is_empty()
+    );
     assert_eq!(overrides(&cal2, "evt_series@copnet").len(), 1);
 }
 

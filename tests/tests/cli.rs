@@ -65,8 +65,15 @@ fn the_readme_walkthrough_works_as_written() -> anyhow::Result<()> {
     }
     // The gate's report names what matched, where, in which field.
     let err = stderr(&out);
-    for expected in ["situation line 1", "person-name \"Jayden\"", "phone \"0412 345 678\""] {
-        assert!(err.contains(expected), "the gate's report lacks {expected:?}:\n{err}");
+    for expected in [
+        "situation line 1",
+        "person-name \"Jayden\"",
+        "phone \"0412 345 678\"",
+    ] {
+        assert!(
+            err.contains(expected),
+            "the gate's report lacks {expected:?}:\n{err}"
+        );
     }
     Ok(())
 }

@@ -389,19 +389,57 @@ fn the_repertoire_merges_across_nodes_without_loss() -> anyhow::Result<()> {
             .enumerate()
             .map(|(i, n)| {
                 s.spawn(move || {
-                    copnet_ok(&n.data, &["community", "join", com, "--name", &format!("Worker {i}"), "--level", "active"])
+                    copnet_ok(
+                        &n.data,
+                        &[
+                            "community",
+                            "join",
+                            com,
+                            "--name",
+                            &format!("Worker {i}"),
+                            "--level",
+                            "active",
+                        ],
+                    )
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect::<anyhow::Result<_>>()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<anyhow::Result<_>>()
     })?;
     wait_converged(&nodes, CONVERGE)?;
     std::thread::scope(|s| {
         for (i, n) in nodes.iter().enumerate() {
             let (person, event, consult) = (&people[i], &event, &consult);
             s.spawn(move || {
-                copnet_ok(&n.data, &["event", "rsvp", event, "--person", person, "--status", "going", "--occurrence", "2031-02-06"]).unwrap();
-                copnet_ok(&n.data, &["consult", "reply", consult, "--text", &format!("Idea from worker {i}")]).unwrap();
+                copnet_ok(
+                    &n.data,
+                    &[
+                        "event",
+                        "rsvp",
+                        event,
+                        "--person",
+                        person,
+                        "--status",
+                        "going",
+                        "--occurrence",
+                        "2031-02-06",
+                    ],
+                )
+                .unwrap();
+                copnet_ok(
+                    &n.data,
+                    &[
+                        "consult",
+                        "reply",
+                        consult,
+                        "--text",
+                        &format!("Idea from worker {i}"),
+                    ],
+                )
+                .unwrap();
             });
         }
     });
@@ -410,14 +448,30 @@ fn the_repertoire_merges_across_nodes_without_loss() -> anyhow::Result<()> {
     let file = dir.path().join("checklist.pdf");
     let bytes: Vec<u8> = (0..1_100_000u32).map(|i| (i % 253) as u8).collect();
     std::fs::write(&file, &bytes)?;
-    copnet_ok(&nodes[1].data, &["resource", "attach", &res, file.to_str().unwrap()])?;
+    copnet_ok(
+        &nodes[1].data,
+        &["resource", "attach", &res, file.to_str().unwrap()],
+    )?;
     wait_converged(&nodes, CONVERGE)?;
-    copnet_ok(&nodes[0].data, &["consult", "answer", &consult, "--summary", "Worker 2's idea worked."])?;
+    copnet_ok(
+        &nodes[0].data,
+        &[
+            "consult",
+            "answer",
+            &consult,
+            "--summary",
+            "Worker 2's idea worked.",
+        ],
+    )?;
     wait_converged(&nodes, CONVERGE)?;
 
     for n in &nodes {
         let c = n.api.ok(&format!("/communities/{com}"))?;
-        assert_eq!(c["people"].as_array().unwrap().len(), 3, "every join kept: {c}");
+        assert_eq!(
+            c["people"].as_array().unwrap().len(),
+            3,
+            "every join kept: {c}"
+        );
         let e = n.api.ok(&format!("/events/{event}"))?;
         let going: Vec<&Value> = e["rsvps"]
             .as_array()
@@ -432,8 +486,15 @@ fn the_repertoire_merges_across_nodes_without_loss() -> anyhow::Result<()> {
         assert_eq!(th["presenter_summary"], "Worker 2's idea worked.");
     }
     let out = dir.path().join("downloaded.pdf");
-    copnet_ok(&nodes[2].data, &["resource", "download", &res, "--out", out.to_str().unwrap()])?;
-    assert_eq!(std::fs::read(&out)?, bytes, "the file arrives intact on a third node");
+    copnet_ok(
+        &nodes[2].data,
+        &["resource", "download", &res, "--out", out.to_str().unwrap()],
+    )?;
+    assert_eq!(
+        std::fs::read(&out)?,
+        bytes,
+        "the file arrives intact on a third node"
+    );
 
     // Every node derives the same calendar: same UID, same SEQUENCE.
     let calendar = |n: &NodeProc| -> anyhow::Result<Vec<String>> {

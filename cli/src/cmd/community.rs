@@ -210,7 +210,11 @@ fn show(v: &Value) {
 fn edit_list(current: &Value, add: &[String], remove: &[String]) -> Vec<String> {
     let mut list: Vec<String> = current
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     list.retain(|t| !remove.iter().any(|r| r.trim().eq_ignore_ascii_case(t)));
     for a in add {
@@ -267,7 +271,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             .await
         }
         Command::Show { id, json } => {
-            let v = client.get(&format!("/communities/{}", segment(&id))).await?;
+            let v = client
+                .get(&format!("/communities/{}", segment(&id)))
+                .await?;
             if json {
                 output::json(&v);
             } else {
@@ -335,18 +341,27 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             {
                 output::block(
                     &current,
-                    &[("privacy_terms", "privacy terms"), ("small_places", "small places")],
+                    &[
+                        ("privacy_terms", "privacy terms"),
+                        ("small_places", "small places"),
+                    ],
                 );
                 return Ok(());
             }
             let terms = edit_list(&current["privacy_terms"], &add, &remove);
             let small = edit_list(&current["small_places"], &places, &remove_places);
             let v = client
-                .patch(&path, &json!({ "privacy_terms": terms, "small_places": small }))
+                .patch(
+                    &path,
+                    &json!({ "privacy_terms": terms, "small_places": small }),
+                )
                 .await?;
             output::block(
                 &v,
-                &[("privacy_terms", "privacy terms"), ("small_places", "small places")],
+                &[
+                    ("privacy_terms", "privacy terms"),
+                    ("small_places", "small places"),
+                ],
             );
             Ok(())
         }
@@ -364,7 +379,12 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             write_ics(&client, &path, out).await
         }
         Command::History { id, json } => {
-            super::history(&client, &format!("/communities/{}/history", segment(&id)), json).await
+            super::history(
+                &client,
+                &format!("/communities/{}/history", segment(&id)),
+                json,
+            )
+            .await
         }
     }
 }

@@ -275,12 +275,20 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             let v = client
                 .post(&path(&id, "/outcome"), &with_attest(m, attest))
                 .await?;
-            println!("{} is {}", output::field(&v, "id"), output::field(&v, "status"));
+            println!(
+                "{} is {}",
+                output::field(&v, "id"),
+                output::field(&v, "status")
+            );
             Ok(())
         }
         Command::Close { id } => {
             let v = client.post(&path(&id, "/close"), &json!({})).await?;
-            println!("{} is {}", output::field(&v, "id"), output::field(&v, "status"));
+            println!(
+                "{} is {}",
+                output::field(&v, "id"),
+                output::field(&v, "status")
+            );
             Ok(())
         }
         Command::List {
@@ -323,6 +331,8 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::History { id, json } => super::history(&client, &path(&id, "/history"), json).await,
+        Command::History { id, json } => {
+            super::history(&client, &path(&id, "/history"), json).await
+        }
     }
 }

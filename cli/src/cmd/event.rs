@@ -292,7 +292,10 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 .post(&path(&id, "/cancel"), &json!({ "occurrence": occurrence }))
                 .await?;
             match occurrence {
-                Some(o) => println!("cancelled the occurrence on {o} of {}", output::field(&v, "id")),
+                Some(o) => println!(
+                    "cancelled the occurrence on {o} of {}",
+                    output::field(&v, "id")
+                ),
                 None => println!("cancelled every occurrence of {}", output::field(&v, "id")),
             }
             Ok(())
@@ -322,6 +325,8 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             }
             super::community::write_ics(&client, &p, out).await
         }
-        Command::History { id, json } => super::history(&client, &path(&id, "/history"), json).await,
+        Command::History { id, json } => {
+            super::history(&client, &path(&id, "/history"), json).await
+        }
     }
 }

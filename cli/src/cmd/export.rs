@@ -114,7 +114,11 @@ pub async fn import(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
     })?;
     let roster = read_json(&args.dir.join("roster.json"))?;
     let mut documents = Vec::new();
-    for id in manifest["documents"].as_array().cloned().unwrap_or_default() {
+    for id in manifest["documents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         let id = id
             .as_str()
             .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))

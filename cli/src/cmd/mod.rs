@@ -1,8 +1,8 @@
 pub mod community;
 pub mod consult;
 pub mod doctor;
-pub mod export;
 pub mod event;
+pub mod export;
 pub mod federation;
 pub mod init;
 pub mod resource;

@@ -187,7 +187,12 @@ fn media_type(path: &Path) -> &'static str {
     }
 }
 
-async fn attach(client: &Client, id: &str, file: &Path, name: Option<String>) -> anyhow::Result<Value> {
+async fn attach(
+    client: &Client,
+    id: &str,
+    file: &Path,
+    name: Option<String>,
+) -> anyhow::Result<Value> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = match name {
         Some(n) => n,
@@ -298,7 +303,10 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 edit.insert("topics".into(), json!(topics));
             }
             let v = client
-                .patch(&format!("/resources/{}", segment(&id)), &Value::Object(edit))
+                .patch(
+                    &format!("/resources/{}", segment(&id)),
+                    &Value::Object(edit),
+                )
                 .await?;
             show(v);
             Ok(())
@@ -323,19 +331,37 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             // Never let a name chosen on another node pick the directory.
             let safe: String = name
                 .chars()
-                .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+                .map(|c| {
+                    if c == '/' || c == '\\' || c.is_control() {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             let safe = safe.trim_start_matches('.').to_owned();
-            let out = out.unwrap_or_else(|| PathBuf::from(if safe.is_empty() { "attachment".into() } else { safe }));
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(if safe.is_empty() {
+                    "attachment".into()
+                } else {
+                    safe
+                })
+            });
             let bytes = client
                 .get_bytes(&format!("/resources/{}/attachment", segment(&id)))
                 .await?;
-            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             println!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
         Command::History { id, json } => {
-            super::history(&client, &format!("/resources/{}/history", segment(&id)), json).await
+            super::history(
+                &client,
+                &format!("/resources/{}/history", segment(&id)),
+                json,
+            )
+            .await
         }
     }
 }

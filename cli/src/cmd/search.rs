@@ -54,7 +54,12 @@ pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
     let hits = v.get("hits").cloned().unwrap_or(Value::Array(vec![]));
     output::table(
         &hits,
-        &[("id", "ID"), ("kind", "KIND"), ("title", "TITLE"), ("snippet", "MATCH")],
+        &[
+            ("id", "ID"),
+            ("kind", "KIND"),
+            ("title", "TITLE"),
+            ("snippet", "MATCH"),
+        ],
     );
     Ok(())
 }

@@ -77,7 +77,11 @@ impl From<ReplicaError> for ApiError {
             ReplicaError::BadMessage(_) => Self::bad_request(message),
             ReplicaError::Identifying(refusal) => Self {
                 details: Some(json!({ "findings": refusal.findings })),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "identifying_details", message)
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "identifying_details",
+                    message,
+                )
             },
             ReplicaError::Damaged { .. } | ReplicaError::Store(StoreError::Corrupt { .. }) => {
                 tracing::error!(error = %message, "damaged data");

@@ -45,9 +45,10 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1",
             routes::public()
                 .merge(repertoire::feeds())
-                .merge(authed).fallback(|| async {
-                ApiError::not_found("no such API endpoint; see the README for the list")
-            }),
+                .merge(authed)
+                .fallback(|| async {
+                    ApiError::not_found("no such API endpoint; see the README for the list")
+                }),
         )
         .fallback(|| async { ApiError::not_found("not found") })
         .method_not_allowed_fallback(|| async {

@@ -17,7 +17,7 @@ use super::routes::decorate;
 use super::{ApiError, ApiState, blocking};
 use crate::occurrences::Timing;
 use crate::replica::{
-    CommunityEdit, ConsultAnswer, Export, ConsultFollowUp, ConsultOutcome, EventCancel, EventEdit,
+    CommunityEdit, ConsultAnswer, ConsultFollowUp, ConsultOutcome, EventCancel, EventEdit, Export,
     NewPerson, NewRsvp, OccurrenceRecord, PersonEdit, parse_id,
 };
 
@@ -33,7 +33,9 @@ pub fn authed() -> Router<ApiState> {
         .route("/communities/{id}/history", get(history_of::<'c'>))
         .route(
             "/resources/{id}/attachment",
-            get(download).put(upload).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES)),
+            get(download)
+                .put(upload)
+                .layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES)),
         )
         .route("/resources/{id}/history", get(history_of::<'r'>))
         .route("/consults/{id}/answer", post(answer_consult))
@@ -46,6 +48,7 @@ pub fn authed() -> Router<ApiState> {
         .route("/events/{id}/record", post(record_occurrence))
         .route("/events/{id}/history", get(history_of::<'e'>))
         .route("/calendar", get(calendar_info))
+        .route("/search", get(search))
         .route("/communities/{id}/export", get(export_community))
         .route(
             "/import",
@@ -60,13 +63,17 @@ async fn export_community(State(s): State<ApiState>, Path(id): Path<String>) -> 
     let id = parse_id(&id, DocKind::Community).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
     let export = blocking(move || r.export_community(&id)).await?;
-    Ok(Json(serde_json::to_value(export).expect("exports serialise")))
+    Ok(Json(
+        serde_json::to_value(export).expect("exports serialise"),
+    ))
 }
 
 async fn import(State(s): State<ApiState>, ApiJson(export): ApiJson<Export>) -> ApiResult {
     let r = s.replica.clone();
     let report = blocking(move || r.import(export)).await?;
-    Ok(Json(serde_json::to_value(report).expect("reports serialise")))
+    Ok(Json(
+        serde_json::to_value(report).expect("reports serialise"),
+    ))
 }
 
 /// Calendar feeds: a calendar app cannot send a bearer token, so these also accept the
@@ -83,7 +90,9 @@ pub async fn edit_community(
     ApiJson(edit): ApiJson<CommunityEdit>,
 ) -> ApiResult {
     let r = s.replica.clone();
-    Ok(Json(blocking(move || r.edit_community(&id, edit)).await?.view))
+    Ok(Json(
+        blocking(move || r.edit_community(&id, edit)).await?.view,
+    ))
 }
 
 async fn join_community(
@@ -106,7 +115,9 @@ async fn edit_person(
 ) -> ApiResult {
     let r = s.replica.clone();
     Ok(Json(
-        blocking(move || r.edit_person(&id, &person, edit)).await?.view,
+        blocking(move || r.edit_person(&id, &person, edit))
+            .await?
+            .view,
     ))
 }
 
@@ -181,7 +192,9 @@ async fn download(State(s): State<ApiState>, Path(id): Path<String>) -> Result<R
     let (att, bytes) = blocking(move || r.attachment(&id)).await?;
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        att.name.replace(['"', '\\'], "_").replace(|c: char| !c.is_ascii() || c.is_control(), "_")
+        att.name
+            .replace(['"', '\\'], "_")
+            .replace(|c: char| !c.is_ascii() || c.is_control(), "_")
     );
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
@@ -194,7 +207,10 @@ async fn download(State(s): State<ApiState>, Path(id): Path<String>) -> Result<R
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     // Served as a download, never rendered: the file came from another organisation.
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
@@ -211,7 +227,9 @@ async fn answer_consult(
     ApiJson(input): ApiJson<ConsultAnswer>,
 ) -> ApiResult {
     let r = s.replica.clone();
-    Ok(Json(blocking(move || r.answer_consult(&id, input)).await?.view))
+    Ok(Json(
+        blocking(move || r.answer_consult(&id, input)).await?.view,
+    ))
 }
 
 async fn follow_up(
@@ -220,7 +238,9 @@ async fn follow_up(
     ApiJson(input): ApiJson<ConsultFollowUp>,
 ) -> ApiResult {
     let r = s.replica.clone();
-    Ok(Json(blocking(move || r.set_follow_up(&id, input)).await?.view))
+    Ok(Json(
+        blocking(move || r.set_follow_up(&id, input)).await?.view,
+    ))
 }
 
 async fn record_outcome(
@@ -229,7 +249,9 @@ async fn record_outcome(
     ApiJson(input): ApiJson<ConsultOutcome>,
 ) -> ApiResult {
     let r = s.replica.clone();
-    Ok(Json(blocking(move || r.record_outcome(&id, input)).await?.view))
+    Ok(Json(
+        blocking(move || r.record_outcome(&id, input)).await?.view,
+    ))
 }
 
 async fn close_consult(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
@@ -251,7 +273,9 @@ fn with_upcoming(mut view: Value) -> Value {
     let timing = Timing::parse(
         &str_of("start"),
         &str_of("tz"),
-        view.get("duration_minutes").and_then(Value::as_u64).unwrap_or(60) as u32,
+        view.get("duration_minutes")
+            .and_then(Value::as_u64)
+            .unwrap_or(60) as u32,
         view.get("rrule").and_then(Value::as_str),
     );
     let Ok(timing) = timing else {
@@ -261,9 +285,17 @@ fn with_upcoming(mut view: Value) -> Value {
     let cancelled: Vec<String> = view
         .get("cancelled_occurrences")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
-    let rsvps = view.get("rsvps").and_then(Value::as_array).cloned().unwrap_or_default();
+    let rsvps = view
+        .get("rsvps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let upcoming: Vec<Value> = timing
         .upcoming(crate::replica::now_ms(), UPCOMING)
         .into_iter()
@@ -328,8 +360,98 @@ async fn record_occurrence(
 ) -> ApiResult {
     let r = s.replica.clone();
     Ok(Json(
-        blocking(move || r.record_occurrence(&id, input)).await?.view,
+        blocking(move || r.record_occurrence(&id, input))
+            .await?
+            .view,
     ))
+}
+
+// ---- search ---------------------------------------------------------------------------------
+
+/// Longest search text accepted.
+const MAX_SEARCH_TEXT: usize = 500;
+
+/// `GET /search?q=&kind=&kind=&community=&topic=&from=&to=&limit=`; `kind` may repeat.
+async fn search(
+    State(s): State<ApiState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult {
+    let mut q = crate::search::Query::default();
+    let day = |field: &str, v: &str| -> Result<i64, ApiError> {
+        let d = crate::validate::date(field, v).map_err(|e| ApiError::invalid(e.0))?;
+        Ok(d.and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis())
+    };
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "q" => {
+                if v.chars().count() > MAX_SEARCH_TEXT {
+                    return Err(ApiError::invalid(format!(
+                        "search text is longer than {MAX_SEARCH_TEXT} characters"
+                    )));
+                }
+                q.text = v.into_owned();
+            }
+            "kind" => {
+                let kind: DocKind = v
+                    .trim()
+                    .parse()
+                    .map_err(|e: copnet_protocol::IdError| ApiError::invalid(e.to_string()))?;
+                q.kinds.push(kind.as_str().to_owned());
+            }
+            "community" => {
+                let id = parse_id(&v, DocKind::Community).map_err(|e| ApiError::invalid(e.0))?;
+                q.community = Some(id.to_string());
+            }
+            "topic" => q.topic = Some(v.trim().to_lowercase()),
+            "from" => q.from_ms = Some(day("from", &v)?),
+            "to" => q.to_ms = Some(day("to", &v)?),
+            "limit" => {
+                q.limit = v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=crate::search::MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!(
+                            "limit must be a number from 1 to {}",
+                            crate::search::MAX_LIMIT
+                        ))
+                    })?;
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown search parameter {other:?}: use q, kind, community, topic, from, to or limit"
+                )));
+            }
+        }
+    }
+    let r = s.replica.clone();
+    let query = q.clone();
+    let hits = tokio::task::spawn_blocking(move || r.search(&query))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "search failed",
+            )
+        })?
+        .map_err(|e| {
+            tracing::error!(error = %e, "search failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "search failed; see the node's log",
+            )
+        })?;
+    Ok(Json(json!({
+        "query": q.text,
+        "count": hits.len(),
+        "hits": hits,
+    })))
 }
 
 // ---- calendars ------------------------------------------------------------------------------
@@ -390,7 +512,13 @@ fn ics_response(name: &str, body: String) -> Response {
     );
     let file: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file}.ics\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);

@@ -31,14 +31,20 @@ pub fn authed() -> Router<ApiState> {
         .route("/federation/leave", post(leave_federation))
         .route("/federation/remove", post(remove_member))
         .route("/communities", get(list_communities).post(create_community))
-        .route("/communities/{id}", get(show_community).patch(super::repertoire::edit_community))
+        .route(
+            "/communities/{id}",
+            get(show_community).patch(super::repertoire::edit_community),
+        )
         .route("/resources", get(list_resources).post(add_resource))
         .route("/resources/{id}", get(show_resource).patch(edit_resource))
         .route("/consults", get(list_consults).post(open_consult))
         .route("/consults/{id}", get(show_consult))
         .route("/consults/{id}/replies", post(reply_consult))
         .route("/events", get(list_events).post(schedule_event))
-        .route("/events/{id}", get(super::repertoire::show_event).patch(super::repertoire::edit_event))
+        .route(
+            "/events/{id}",
+            get(super::repertoire::show_event).patch(super::repertoire::edit_event),
+        )
 }
 
 async fn health() -> Json<Value> {
@@ -205,7 +211,10 @@ pub(super) async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult 
         .map_err(ApiError::invalid)?;
     let r = s.replica.clone();
     let mut entries = blocking(move || r.list(kind, community.as_ref())).await?;
-    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
     let field = |e: &DocEntry, f: &str| e.view.get(f).and_then(Value::as_str).map(str::to_owned);
     if q.overdue {
         entries.retain(|e| field(e, "review_by").is_some_and(|d| d < today));

@@ -395,11 +395,7 @@ fn sanitize_rrule(raw: &str) -> Option<String> {
     if s.len() >= 6 && s[..6].eq_ignore_ascii_case("RRULE:") {
         s.drain(..6);
     }
-    if s.is_empty() {
-        None
-    } else {
-        Some(s)
-    }
+    if s.is_empty() { None } else { Some(s) }
 }
 
 /// An RRULE expanded in "floating" wall-clock time (DTSTART's naive local time

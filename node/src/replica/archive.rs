@@ -14,8 +14,8 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use copnet_protocol::{
-    ChangeRejection, DocId, DocKind, FederationId, NodeId, Signature, SignedChange,
-    SignedRosterOp, Verdict, validate_change,
+    ChangeRejection, DocId, DocKind, FederationId, NodeId, Signature, SignedChange, SignedRosterOp,
+    Verdict, validate_change,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +78,9 @@ impl Replica {
     /// Every document of a community, with its signatures and the roster.
     pub fn export_community(&self, community: &DocId) -> Result<Export> {
         if community.kind() != DocKind::Community {
-            return Err(crate::validate::InputError(format!("{community} is not a community id")).into());
+            return Err(
+                crate::validate::InputError(format!("{community} is not a community id")).into(),
+            );
         }
         self.require(community)?;
         let federation = self.federation_id().ok_or(ReplicaError::NoFederation)?;
@@ -101,10 +103,13 @@ impl Replica {
             let mut signatures = Vec::new();
             for change in doc.get_changes(&[]) {
                 let hash = change.hash();
-                let stored = self.store.change(&id, &hash.0)?.ok_or_else(|| ReplicaError::Damaged {
-                    id,
-                    why: format!("no signature stored for change {hash}"),
-                })?;
+                let stored =
+                    self.store
+                        .change(&id, &hash.0)?
+                        .ok_or_else(|| ReplicaError::Damaged {
+                            id,
+                            why: format!("no signature stored for change {hash}"),
+                        })?;
                 let author = copnet_protocol::ActorId::from_automerge(change.actor_id())
                     .ok_or_else(|| ReplicaError::Damaged {
                         id,
@@ -203,7 +208,9 @@ impl Replica {
                         .get(&hash.to_string())
                         .and_then(|s| hex::decode(&s.signature).ok())
                         .and_then(|b| <[u8; 64]>::try_from(b).ok())
-                        .ok_or_else(|| refused(format!("{id}: change {hash} has no valid signature")))?;
+                        .ok_or_else(|| {
+                            refused(format!("{id}: change {hash} has no valid signature"))
+                        })?;
                     let signed = SignedChange {
                         bytes: change.raw_bytes().to_vec(),
                         signature: Signature(sig),
@@ -255,8 +262,12 @@ impl Replica {
                             other => other,
                         })?;
                     let is_new = canonical.get_heads().is_empty();
-                    let ticket =
-                        self.store_remote(WriteBatch::new(), &entry, &candidate, fresh.iter().copied())?;
+                    let ticket = self.store_remote(
+                        WriteBatch::new(),
+                        &entry,
+                        &candidate,
+                        fresh.iter().copied(),
+                    )?;
                     report.new_documents += usize::from(is_new);
                     (fresh.len(), Some(ticket), Some(entry.audience))
                 }

@@ -121,6 +121,23 @@ pub struct RebuildReport {
     pub pending_changes: usize,
 }
 
+fn new_search_index() -> Result<crate::search::SearchIndex> {
+    crate::search::SearchIndex::new().map_err(|e| {
+        ReplicaError::Store(StoreError::Corrupt {
+            key: "search index".into(),
+            why: e.to_string(),
+        })
+    })
+}
+
+/// Puts a document into the search index. A failure here loses a search hit, never data: it is
+/// logged, and the next start rebuilds the index.
+fn index_for_search(index: &crate::search::SearchIndex, entry: &DocEntry) {
+    if let Err(e) = index.upsert(views::search_doc(entry)) {
+        tracing::warn!(doc = %entry.id, error = %e, "document not indexed for search");
+    }
+}
+
 /// Parses `s` as the id of a `kind` document, with a message that names the mix-up.
 pub fn parse_id(s: &str, kind: DocKind) -> Result<DocId, InputError> {
     let id: DocId = s
@@ -157,6 +174,8 @@ pub struct Replica {
     /// Names the de-identification gate always flags: this organisation's clients and families,
     /// from `<data>/private-names.txt`. Never replicated.
     private_names: RwLock<Vec<String>>,
+    /// Full-text index over every document held; a cache rebuilt at open.
+    search: RwLock<Arc<crate::search::SearchIndex>>,
     events: tokio::sync::broadcast::Sender<ReplicaEvent>,
 }
 
@@ -198,11 +217,13 @@ impl Replica {
                 }
             };
         let mut collections = Collections::default();
+        let search = new_search_index()?;
         for entry in store.all_docs()? {
             collections.of_mut(entry.audience).upsert(
                 entry.id,
                 copnet_protocol::collection::item_hash(&entry.id, &entry.heads),
             );
+            index_for_search(&search, &entry);
         }
         Ok(Arc::new(Self {
             actor: ActorId::for_process(node_id),
@@ -216,6 +237,7 @@ impl Replica {
             pending: Mutex::default(),
             sessions: Mutex::default(),
             private_names: RwLock::default(),
+            search: RwLock::new(Arc::new(search)),
             events: tokio::sync::broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
         }))
     }
@@ -245,7 +267,10 @@ impl Replica {
 
     /// Sets the names the gate always flags (see `private_names`).
     pub fn set_private_names(&self, names: Vec<String>) {
-        *self.private_names.write().unwrap_or_else(|e| e.into_inner()) = names;
+        *self
+            .private_names
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = names;
     }
 
     pub fn private_names(&self) -> Vec<String> {
@@ -253,6 +278,19 @@ impl Replica {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Full-text search over every document this node holds.
+    pub fn search(
+        &self,
+        q: &crate::search::Query,
+    ) -> std::result::Result<Vec<crate::search::Hit>, crate::search::SearchError> {
+        let index = self
+            .search
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        index.search(q)
     }
 
     pub fn store(&self) -> &Store {
@@ -552,6 +590,7 @@ impl Replica {
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.store.purge_content()?;
         *self.collections.write().unwrap_or_else(|e| e.into_inner()) = Collections::default();
+        *self.search.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new_search_index()?);
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -568,6 +607,7 @@ impl Replica {
         let ids = self.store.docs_with_changes()?;
         self.store.clear_caches()?;
         *self.collections.write().unwrap_or_else(|e| e.into_inner()) = Collections::default();
+        *self.search.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(new_search_index()?);
         let Some(log) = guard.as_ref() else {
             return Ok(report);
         };

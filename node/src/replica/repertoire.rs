@@ -543,17 +543,24 @@ impl Replica {
             .as_deref()
             .map(|l| l.trim().parse().map_err(InputError))
             .transpose()?;
-        let expertise = edit.expertise.as_deref().map(validate::topics).transpose()?;
+        let expertise = edit
+            .expertise
+            .as_deref()
+            .map(validate::topics)
+            .transpose()?;
         if level.is_none() && expertise.is_none() && edit.steward.is_none() && edit.left.is_none() {
             return Err(nothing_to_change());
         }
         self.require(&id)?;
         let person = person.trim().to_owned();
         self.edit(id, |c: &mut Community| {
-            let p = c.people.get_mut(&person).ok_or_else(|| ReplicaError::NotFound {
-                kind: "person",
-                id: person.clone(),
-            })?;
+            let p = c
+                .people
+                .get_mut(&person)
+                .ok_or_else(|| ReplicaError::NotFound {
+                    kind: "person",
+                    id: person.clone(),
+                })?;
             let mut changed = false;
             set(&mut p.level, level, &mut changed);
             set(&mut p.expertise, expertise, &mut changed);
@@ -592,7 +599,8 @@ impl Replica {
     pub fn add_resource(&self, input: NewResource) -> Result<DocEntry> {
         let title = validate::title("title", &input.title)?;
         let kind: ResourceKind = input.kind.trim().parse().map_err(InputError)?;
-        let long = |f: &str, s: &Option<String>, max| validate::text(f, s.as_deref().unwrap_or(""), max);
+        let long =
+            |f: &str, s: &Option<String>, max| validate::text(f, s.as_deref().unwrap_or(""), max);
         let summary = long("summary", &input.summary, MAX_LONG_TEXT)?;
         let url = input.url.as_deref().map(validate::link).transpose()?;
         let topics = validate::topics(&input.topics)?;
@@ -600,8 +608,10 @@ impl Replica {
         let intended_for = long("intended audience", &input.intended_for, MAX_SHORT_TEXT)?;
         let jurisdiction = long("jurisdiction", &input.jurisdiction, MAX_SHORT_TEXT)?;
         let evidence = validate::evidence(input.evidence.as_deref().unwrap_or("not-rated"))?;
-        let review_by = clearable(input.review_by.as_deref(), |d| date_string("review-by date", d))?
-            .flatten();
+        let review_by = clearable(input.review_by.as_deref(), |d| {
+            date_string("review-by date", d)
+        })?
+        .flatten();
         let licence = long("licence", &input.licence, MAX_SHORT_TEXT)?;
         let adapted_from = long("adapted from", &input.adapted_from, MAX_SHORT_TEXT)?;
         let fed = self.writable()?;
@@ -645,10 +655,20 @@ impl Replica {
         let summary = opt_text("summary", edit.summary.as_deref(), MAX_LONG_TEXT)?;
         let url = clearable(edit.url.as_deref(), validate::link)?;
         let topics = edit.topics.as_deref().map(validate::topics).transpose()?;
-        let intended_for = opt_text("intended audience", edit.intended_for.as_deref(), MAX_SHORT_TEXT)?;
+        let intended_for = opt_text(
+            "intended audience",
+            edit.intended_for.as_deref(),
+            MAX_SHORT_TEXT,
+        )?;
         let jurisdiction = opt_text("jurisdiction", edit.jurisdiction.as_deref(), MAX_SHORT_TEXT)?;
-        let evidence = edit.evidence.as_deref().map(validate::evidence).transpose()?;
-        let review_by = clearable(edit.review_by.as_deref(), |d| date_string("review-by date", d))?;
+        let evidence = edit
+            .evidence
+            .as_deref()
+            .map(validate::evidence)
+            .transpose()?;
+        let review_by = clearable(edit.review_by.as_deref(), |d| {
+            date_string("review-by date", d)
+        })?;
         let licence = opt_text("licence", edit.licence.as_deref(), MAX_SHORT_TEXT)?;
         let adapted_from = opt_text("adapted from", edit.adapted_from.as_deref(), MAX_SHORT_TEXT)?;
         if title.is_none()
@@ -690,7 +710,13 @@ impl Replica {
     /// own document under their SHA-256, written in chunks of one change each, then the
     /// resource's `attachment` names them — so a peer either has the whole file, verified, or
     /// does not list it yet.
-    pub fn attach(&self, id: &str, name: &str, media_type: &str, bytes: Vec<u8>) -> Result<DocEntry> {
+    pub fn attach(
+        &self,
+        id: &str,
+        name: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<DocEntry> {
         let id = parse_id(id, DocKind::Resource)?;
         let name = validate::title("file name", name)?;
         if name.contains(['/', '\\']) {
@@ -714,14 +740,16 @@ impl Replica {
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let fed = self.writable()?;
             let mut doc = self.load(&id)?;
-            let before = copnet_protocol::docs::read_header(&doc).map_err(|e| ReplicaError::Damaged {
-                id,
-                why: e.to_string(),
-            })?;
-            let mut value: Resource = autosurgeon::hydrate(&doc).map_err(|e| ReplicaError::Damaged {
-                id,
-                why: e.to_string(),
-            })?;
+            let before =
+                copnet_protocol::docs::read_header(&doc).map_err(|e| ReplicaError::Damaged {
+                    id,
+                    why: e.to_string(),
+                })?;
+            let mut value: Resource =
+                autosurgeon::hydrate(&doc).map_err(|e| ReplicaError::Damaged {
+                    id,
+                    why: e.to_string(),
+                })?;
             let history = file_history_bytes(&mut doc);
             let files = match doc.get(automerge::ROOT, FILES_KEY).ok().flatten() {
                 Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
@@ -746,7 +774,8 @@ impl Replica {
                         .map_err(damaged(id))?;
                     // One change per chunk keeps every change far below the change size limit.
                     // Tickets complete in order: waiting on the last write's covers these.
-                    let _ = self.commit_local(id, fed, &mut doc, before.clone(), Rendered::of(&value))?;
+                    let _ =
+                        self.commit_local(id, fed, &mut doc, before.clone(), Rendered::of(&value))?;
                 }
             }
             let previous = value.attachment.replace(Attachment {
@@ -812,7 +841,11 @@ impl Replica {
                         _ => continue,
                     },
                 };
-                let field = if field == FILES_KEY { "attachment".to_owned() } else { field };
+                let field = if field == FILES_KEY {
+                    "attachment".to_owned()
+                } else {
+                    field
+                };
                 if field != "updated_at_ms" && !fields.contains(&field) {
                     fields.push(field);
                 }
@@ -830,7 +863,9 @@ impl Replica {
             });
         }
         // Merge consecutive chunk changes of one upload into one line.
-        out.dedup_by(|b, a| a.author == b.author && a.fields == b.fields && a.fields == ["attachment"]);
+        out.dedup_by(|b, a| {
+            a.author == b.author && a.fields == b.fields && a.fields == ["attachment"]
+        });
         Ok(out)
     }
 
@@ -874,7 +909,10 @@ impl Replica {
             ))
             .into());
         }
-        let mut flagged: Vec<String> = findings.iter().map(|f| f.finding.kind.as_str().to_owned()).collect();
+        let mut flagged: Vec<String> = findings
+            .iter()
+            .map(|f| f.finding.kind.as_str().to_owned())
+            .collect();
         flagged.sort();
         flagged.dedup();
         Ok(Some(Attestation {
@@ -889,7 +927,9 @@ impl Replica {
         let title = validate::title("title", &input.title)?;
         let question = validate::required_text("question", &input.question, MAX_SHORT_TEXT)?;
         let situation = validate::required_text("situation", &input.situation, MAX_LONG_TEXT)?;
-        let long = |f: &str, s: &Option<String>| validate::text(f, s.as_deref().unwrap_or(""), MAX_LONG_TEXT);
+        let long = |f: &str, s: &Option<String>| {
+            validate::text(f, s.as_deref().unwrap_or(""), MAX_LONG_TEXT)
+        };
         let background = long("background", &input.background)?;
         let assessment = long("assessment", &input.assessment)?;
         let request = long("request", &input.request)?;
@@ -934,7 +974,10 @@ impl Replica {
                 outcome: None,
                 answered_at_ms: None,
                 closed_at_ms: None,
-                attestations: attestation.into_iter().map(|a| ("case".to_owned(), a)).collect(),
+                attestations: attestation
+                    .into_iter()
+                    .map(|a| ("case".to_owned(), a))
+                    .collect(),
                 updated_at_ms: now,
             },
         )
@@ -956,7 +999,9 @@ impl Replica {
         let author = self.node_id;
         self.edit(id, |c: &mut Consult| {
             if c.status == ConsultStatus::Closed {
-                return Err(InputError("this consult is closed; it takes no more replies".into()).into());
+                return Err(
+                    InputError("this consult is closed; it takes no more replies".into()).into(),
+                );
             }
             let now = now_ms();
             let reply_id = hex::encode(rand::random::<[u8; 8]>());
@@ -995,7 +1040,11 @@ impl Replica {
             .map(|d| date_string("follow-up date", d))
             .transpose()?;
         let community = self.consult_community(&id)?;
-        let attestation = self.screen(&community, &[("summary", &summary)], input.attest.as_deref())?;
+        let attestation = self.screen(
+            &community,
+            &[("summary", &summary)],
+            input.attest.as_deref(),
+        )?;
         self.edit(id, |c: &mut Consult| {
             self.presenter_only(c, "summarise")?;
             if c.status == ConsultStatus::Closed {
@@ -1040,7 +1089,11 @@ impl Replica {
         let id = parse_id(id, DocKind::Consult)?;
         let outcome = validate::required_text("outcome", &input.outcome, MAX_LONG_TEXT)?;
         let community = self.consult_community(&id)?;
-        let attestation = self.screen(&community, &[("outcome", &outcome)], input.attest.as_deref())?;
+        let attestation = self.screen(
+            &community,
+            &[("outcome", &outcome)],
+            input.attest.as_deref(),
+        )?;
         self.edit(id, |c: &mut Consult| {
             self.presenter_only(c, "record the outcome of")?;
             if c.status == ConsultStatus::Open {
@@ -1096,9 +1149,16 @@ impl Replica {
             .as_deref()
             .map(|r| validate::rrule(r, local, tz))
             .transpose()?;
-        let location = clearable(input.location.as_deref(), |l| validate::title("location", l))?.flatten();
+        let location = clearable(input.location.as_deref(), |l| {
+            validate::title("location", l)
+        })?
+        .flatten();
         let link = clearable(input.link.as_deref(), validate::link)?.flatten();
-        let agenda = validate::text("agenda", input.agenda.as_deref().unwrap_or(""), MAX_LONG_TEXT)?;
+        let agenda = validate::text(
+            "agenda",
+            input.agenda.as_deref().unwrap_or(""),
+            MAX_LONG_TEXT,
+        )?;
         let fed = self.writable()?;
         let community = self.require_community(&input.community)?;
         let id = DocId::random(DocKind::Event);
@@ -1131,13 +1191,21 @@ impl Replica {
 
     pub fn edit_event(&self, id: &str, edit: EventEdit) -> Result<DocEntry> {
         let id = parse_id(id, DocKind::Event)?;
-        let title = edit.title.as_deref().map(|t| validate::title("title", t)).transpose()?;
+        let title = edit
+            .title
+            .as_deref()
+            .map(|t| validate::title("title", t))
+            .transpose()?;
         let kind: Option<EventKind> = edit
             .kind
             .as_deref()
             .map(|k| k.trim().parse().map_err(InputError))
             .transpose()?;
-        let duration = edit.duration.as_deref().map(validate::duration_minutes).transpose()?;
+        let duration = edit
+            .duration
+            .as_deref()
+            .map(validate::duration_minutes)
+            .transpose()?;
         let location = clearable(edit.location.as_deref(), |l| validate::title("location", l))?;
         let link = clearable(edit.link.as_deref(), validate::link)?;
         let agenda = opt_text("agenda", edit.agenda.as_deref(), MAX_LONG_TEXT)?;
@@ -1157,13 +1225,22 @@ impl Replica {
             let mut changed = false;
             if timing_changed {
                 let tz = validate::time_zone(edit.tz.as_deref().unwrap_or(&e.tz))?;
-                let (local, utc) = validate::start(edit.start.as_deref().unwrap_or(&e.start_local), tz)?;
+                let (local, utc) =
+                    validate::start(edit.start.as_deref().unwrap_or(&e.start_local), tz)?;
                 let rrule = match edit.rrule.as_deref().map(str::trim) {
-                    None => e.rrule.clone().map(|r| validate::rrule(&r, local, tz)).transpose()?,
+                    None => e
+                        .rrule
+                        .clone()
+                        .map(|r| validate::rrule(&r, local, tz))
+                        .transpose()?,
                     Some("") => None,
                     Some(r) => Some(validate::rrule(r, local, tz)?),
                 };
-                set(&mut e.start_local, Some(validate::occurrence_name(local)), &mut changed);
+                set(
+                    &mut e.start_local,
+                    Some(validate::occurrence_name(local)),
+                    &mut changed,
+                );
                 set(&mut e.tz, Some(tz.name().to_owned()), &mut changed);
                 set(&mut e.start_utc_ms, Some(utc), &mut changed);
                 set(&mut e.rrule, Some(rrule), &mut changed);
@@ -1182,7 +1259,12 @@ impl Replica {
     }
 
     fn timing(e: &Event) -> Result<Timing> {
-        Ok(Timing::parse(&e.start_local, &e.tz, e.duration_minutes, e.rrule.as_deref())?)
+        Ok(Timing::parse(
+            &e.start_local,
+            &e.tz,
+            e.duration_minutes,
+            e.rrule.as_deref(),
+        )?)
     }
 
     fn occurrence(e: &Event, given: Option<&str>) -> Result<Occurrence> {
@@ -1288,7 +1370,9 @@ impl Replica {
         self.edit(id, |e: &mut Event| {
             let occ = Self::timing(e)?.find(&input.occurrence)?;
             if e.attendance.len() + attended.len() > MAX_EVENT_RECORDS {
-                return Err(InputError("this event holds no more attendance records".into()).into());
+                return Err(
+                    InputError("this event holds no more attendance records".into()).into(),
+                );
             }
             let now = now_ms();
             let mut changed = false;

@@ -217,9 +217,17 @@ impl Replica {
     }
 
     pub(super) fn index_entry(&self, entry: &DocEntry) {
-        let mut c = self.collections.write().unwrap_or_else(|e| e.into_inner());
-        c.of_mut(entry.audience)
-            .upsert(entry.id, item_hash(&entry.id, &entry.heads));
+        {
+            let mut c = self.collections.write().unwrap_or_else(|e| e.into_inner());
+            c.of_mut(entry.audience)
+                .upsert(entry.id, item_hash(&entry.id, &entry.heads));
+        }
+        let index = self
+            .search
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        super::index_for_search(&index, entry);
     }
 
     // ---- document sync -------------------------------------------------------------------

@@ -85,7 +85,6 @@ impl TestNode {
     }
 }
 
-
 pub fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["error"]["code"], code, "{body}");
     let msg = body["error"]["message"].as_str().unwrap();
@@ -94,4 +93,3 @@ pub fn assert_error(body: &Value, code: &str) {
         "one-line message: {msg:?}"
     );
 }
-
