@@ -322,11 +322,9 @@ const NOT_TEXT: &[&str] = &[
 
 fn collect_text(v: &Value, out: &mut String) {
     match v {
-        Value::String(s) => {
-            if !s.is_empty() {
-                out.push_str(s);
-                out.push('\n');
-            }
+        Value::String(s) if !s.is_empty() => {
+            out.push_str(s);
+            out.push('\n');
         }
         Value::Array(a) => a.iter().for_each(|x| collect_text(x, out)),
         Value::Object(m) => {

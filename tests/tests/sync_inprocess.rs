@@ -145,6 +145,7 @@ async fn members_converge_and_peripherals_get_only_federation_documents() {
         &consult.to_string(),
         copnet_node::replica::NewReply {
             text: "from A".into(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -152,6 +153,7 @@ async fn members_converge_and_peripherals_get_only_federation_documents() {
         &consult.to_string(),
         copnet_node::replica::NewReply {
             text: "from B".into(),
+            ..Default::default()
         },
     )
     .unwrap();

@@ -463,13 +463,13 @@ fn write_vevent(
         EndRepr::DtEnd(end) => w.prop("DTEND", &[("TZID", tzid, false)], &fmt_local(&end)),
         EndRepr::Duration(d) => w.raw(&format!("DURATION:{d}")),
     }
-    if recurrence_id.is_none() {
-        if let Some(rule) = &p.rule {
-            w.raw(&format!("RRULE:{rule}"));
-            if options.exdate_for_cancelled_occurrences {
-                for occ in &p.cancelled {
-                    w.prop("EXDATE", &[("TZID", tzid, false)], &fmt_local(occ));
-                }
+    if recurrence_id.is_none()
+        && let Some(rule) = &p.rule
+    {
+        w.raw(&format!("RRULE:{rule}"));
+        if options.exdate_for_cancelled_occurrences {
+            for occ in &p.cancelled {
+                w.prop("EXDATE", &[("TZID", tzid, false)], &fmt_local(occ));
             }
         }
     }
@@ -481,15 +481,16 @@ fn write_vevent(
         .map(sanitize_uri)
         .filter(|u| !u.is_empty());
     let mut description = ev.description.clone();
-    if let Some(u) = &url {
-        if options.append_url_to_description && !description.contains(u.as_str()) {
-            if !description.trim().is_empty() {
-                description.push_str("\n\n");
-            } else {
-                description.clear();
-            }
-            description.push_str(u);
+    if let Some(u) = &url
+        && options.append_url_to_description
+        && !description.contains(u.as_str())
+    {
+        if !description.trim().is_empty() {
+            description.push_str("\n\n");
+        } else {
+            description.clear();
         }
+        description.push_str(u);
     }
     if !description.is_empty() {
         w.text("DESCRIPTION", &description);

@@ -1384,16 +1384,13 @@ impl Replica {
             }
             for person in attended {
                 let key = occurrence_key(&occ.name, &person);
-                if !e.attendance.contains_key(&key) {
-                    e.attendance.insert(
-                        key,
-                        Attendance {
-                            occurrence: occ.name.clone(),
-                            person,
-                            node,
-                            at_ms: now,
-                        },
-                    );
+                if let std::collections::btree_map::Entry::Vacant(slot) = e.attendance.entry(key) {
+                    slot.insert(Attendance {
+                        occurrence: occ.name.clone(),
+                        person,
+                        node,
+                        at_ms: now,
+                    });
                     changed = true;
                 }
             }

@@ -589,10 +589,10 @@ fn sanitize_query(raw: &str) -> String {
 
     // Balanced quotes only: drop the last one if their count is odd.
     let mut cleaned = cleaned;
-    if cleaned.matches('"').count() % 2 == 1 {
-        if let Some(pos) = cleaned.rfind('"') {
-            cleaned.replace_range(pos..pos + 1, " ");
-        }
+    if cleaned.matches('"').count() % 2 == 1
+        && let Some(pos) = cleaned.rfind('"')
+    {
+        cleaned.replace_range(pos..pos + 1, " ");
     }
 
     // Word by word, outside phrases: keep at most one leading -/+ on a word,

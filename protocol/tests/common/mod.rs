@@ -105,6 +105,13 @@ pub fn resource_change(
         summary: "".into(),
         url: None,
         topics: vec![],
+        intended_for: String::new(),
+        jurisdiction: String::new(),
+        evidence: None,
+        review_by: None,
+        licence: String::new(),
+        adapted_from: String::new(),
+        attachment: None,
         updated_at_ms: 0,
     };
     let mut am =
