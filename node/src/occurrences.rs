@@ -1,16 +1,23 @@
 //! The occurrences of an event: its start, expanded by its RRULE in its own time zone.
 //!
+//! Every expansion is bounded: rules repeat at most daily and start from 1970 on
+//! (`validate::rrule`, `validate::start`, re-checked when a document is read), and a date asked
+//! about must lie within [`MAX_LOOKUP_YEARS`] of the start, so no question walks more than some
+//! tens of thousands of dates.
+//!
 //! An occurrence is named by its local wall-clock start (`YYYY-MM-DDTHH:MM`), which is what
 //! iCalendar's `RECURRENCE-ID;TZID=` names too, so RSVPs, cancellations and notes recorded on
 //! one node line up with calendar entries everywhere.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 
 use crate::validate::{self, Checked, InputError, occurrence_name};
 
-/// Most occurrences ever expanded for one question; a daily rule over decades stops here.
+/// Most occurrences returned for one question.
 pub const MAX_EXPANSION: u16 = 5_000;
+/// How far after its start an occurrence may be looked up.
+pub const MAX_LOOKUP_YEARS: i32 = 100;
 
 /// An event's timing, as its document holds it.
 #[derive(Debug, Clone)]
@@ -38,11 +45,15 @@ impl Timing {
     ) -> Checked<Self> {
         let tz = validate::time_zone(tz)?;
         let (start_local, _) = validate::start(start_local, tz)?;
+        // Re-checked here, not only when written: another node may have written the document.
+        let rrule = rrule
+            .map(|r| validate::rrule(r, start_local, tz))
+            .transpose()?;
         Ok(Self {
             start_local,
             tz,
             duration_minutes,
-            rrule: rrule.map(str::to_owned),
+            rrule,
         })
     }
 
@@ -116,6 +127,14 @@ impl Timing {
                 None,
             ),
         };
+        if day < self.start_local.date()
+            || day.year() > self.start_local.year() + MAX_LOOKUP_YEARS
+        {
+            return Err(InputError(format!(
+                "the event has no occurrence on {t}: it starts on {}",
+                self.start_local.date()
+            )));
+        }
         let candidates: Vec<NaiveDateTime> = match self.set() {
             None => vec![self.start_local],
             Some(set) => {
@@ -158,8 +177,11 @@ impl Timing {
                 let before = DateTime::from_timestamp_millis(now_ms)
                     .unwrap_or_default()
                     .with_timezone(&rrule::Tz::UTC);
-                let dates = set.before(before).all(MAX_EXPANSION).dates;
-                dates
+                // The most recent one before now: walk them all (bounded: at most daily, from
+                // 1970 on), keeping the last.
+                set.before(before)
+                    .into_iter()
+                    .take(200_000)
                     .last()
                     .map(|d| self.occurrence(d.naive_local()))
                     .unwrap_or_else(|| self.occurrence(self.start_local))

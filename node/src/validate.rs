@@ -1,7 +1,7 @@
 //! Checks on what people type. Each returns a message that says what is wrong and how to fix it;
 //! the API turns it into a 422 and the CLI prints it on one line.
 
-use chrono::{NaiveDateTime, TimeZone};
+use chrono::{Datelike, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 
 /// A user input problem, phrased for the user.
@@ -104,6 +104,10 @@ pub fn time_zone(s: &str) -> Checked<Tz> {
     })
 }
 
+/// The years an event may start in.
+pub const MIN_YEAR: i32 = 1970;
+pub const MAX_YEAR: i32 = 2200;
+
 /// A local start time `YYYY-MM-DDTHH:MM[:SS]` in `tz`, and the instant it names.
 pub fn start(s: &str, tz: Tz) -> Checked<(NaiveDateTime, i64)> {
     let t = s.trim();
@@ -114,6 +118,11 @@ pub fn start(s: &str, tz: Tz) -> Checked<(NaiveDateTime, i64)> {
                 "start {t:?} is not a local date and time: write it like 2026-12-03T15:00"
             ))
         })?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&local.year()) {
+        return bad(format!(
+            "start {t} is out of range: events start between {MIN_YEAR} and {MAX_YEAR}"
+        ));
+    }
     let instant = match tz.from_local_datetime(&local) {
         chrono::LocalResult::Single(dt) => dt,
         // A wall-clock time that happens twice (clocks going back): the first one.
@@ -204,6 +213,19 @@ pub fn rrule(rule: &str, local: NaiveDateTime, tz: Tz) -> Checked<String> {
     }
     if r.chars().any(|c| c.is_control()) || r.len() > 500 {
         return bad("rrule must be one line of at most 500 characters");
+    }
+    // Community events repeat daily at most often. Finer rules are refused: expanding a
+    // secondly rule across years is unbounded work for every node that shows the event.
+    let freq = r
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("FREQ="))
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    if matches!(freq.as_str(), "SECONDLY" | "MINUTELY" | "HOURLY") {
+        return bad(format!(
+            "rrule {r:?} repeats {}: community events repeat at most daily (FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)",
+            freq.to_lowercase()
+        ));
     }
     let text = format!(
         "DTSTART;TZID={}:{}\nRRULE:{}",
@@ -322,6 +344,9 @@ mod tests {
             "FREQ=MONTHLY;BYDAY=1TH"
         );
         assert!(rrule("FREQ=SOMETIMES", local, tz).is_err());
+        assert!(rrule("FREQ=SECONDLY", local, tz).unwrap_err().0.contains("at most daily"));
+        assert!(rrule("FREQ=HOURLY;COUNT=3", local, tz).is_err());
+        assert!(start("1900-01-01T10:00", tz).is_err());
     }
 
     #[test]

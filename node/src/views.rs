@@ -50,8 +50,14 @@ impl Render for Community {
         m.insert("outcomes".into(), json!(self.outcomes));
         m.insert("stakeholders".into(), json!(self.stakeholders));
         m.insert("topics".into(), json!(self.topics));
-        m.insert("privacy_terms".into(), json!(self.privacy_terms));
-        m.insert("small_places".into(), json!(self.small_places));
+        m.insert(
+            "privacy_terms".into(),
+            json!(self.privacy_terms.values().collect::<Vec<_>>()),
+        );
+        m.insert(
+            "small_places".into(),
+            json!(self.small_places.values().collect::<Vec<_>>()),
+        );
         let mut people: Vec<Value> = self
             .people
             .iter()

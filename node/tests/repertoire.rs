@@ -677,3 +677,20 @@ async fn search_finds_what_the_node_holds_and_stays_current() {
     assert_eq!(st, StatusCode::OK, "odd text never errors");
     t.node.shutdown().await;
 }
+
+#[tokio::test]
+async fn names_in_private_names_txt_are_always_flagged() {
+    // A family name that no list would know, and that reads like an ordinary word.
+    let t = TestNode::start_with_private_names(Some("# our clients\nBirdwhistle\n")).await;
+    let com = t.with_community().await;
+    let (st, e) = t
+        .post(
+            "/consults",
+            json!({ "community": com, "title": "Re-engagement", "question": "What helps?",
+                    "situation": "The birdwhistle family have stopped answering the door." }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["details"]["findings"][0]["matched"], "birdwhistle", "{e}");
+    t.node.shutdown().await;
+}

@@ -59,8 +59,14 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     let v = client
         .get(&format!("/communities/{}/export", segment(&args.community)))
         .await?;
+    // An export can hold members-only consults: readable by this user only.
     let docs_dir = args.out.join("documents");
-    std::fs::create_dir_all(&docs_dir)
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&docs_dir)
         .with_context(|| format!("cannot create {}", docs_dir.display()))?;
     let documents = v["documents"].as_array().cloned().unwrap_or_default();
     let mut listed = Vec::new();

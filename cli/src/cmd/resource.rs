@@ -164,6 +164,9 @@ fn show(mut v: Value) {
     output::block(&v, SHOW);
 }
 
+/// The node's limit on attached files, checked here first so a large file is not read in vain.
+const MAX_FILE_BYTES: u64 = copnet_protocol::docs::MAX_ATTACHMENT_BYTES as u64;
+
 /// A media type from a file name, for the common document kinds.
 fn media_type(path: &Path) -> &'static str {
     let ext = path
@@ -193,6 +196,16 @@ async fn attach(
     file: &Path,
     name: Option<String>,
 ) -> anyhow::Result<Value> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        bail!(
+            "{} is {size} bytes; attachments are limited to {} MiB: link to larger files with --url",
+            file.display(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        );
+    }
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = match name {
         Some(n) => n,
@@ -328,18 +341,19 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 .pointer("/attachment/name")
                 .and_then(Value::as_str)
                 .context("this resource has no attached file")?;
-            // Never let a name chosen on another node pick the directory.
+            // The name was chosen on another node: keep only plain characters, so it can never
+            // pick a directory, hide itself or name a device.
             let safe: String = name
                 .chars()
                 .map(|c| {
-                    if c == '/' || c == '\\' || c.is_control() {
-                        '_'
-                    } else {
+                    if c.is_alphanumeric() || " -_.()".contains(c) {
                         c
+                    } else {
+                        '_'
                     }
                 })
                 .collect();
-            let safe = safe.trim_start_matches('.').to_owned();
+            let safe = safe.trim_start_matches(['.', ' ']).trim_end().to_owned();
             let out = out.unwrap_or_else(|| {
                 PathBuf::from(if safe.is_empty() {
                     "attachment".into()
@@ -350,7 +364,18 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             let bytes = client
                 .get_bytes(&format!("/resources/{}/attachment", segment(&id)))
                 .await?;
-            std::fs::write(&out, &bytes)
+            // Never overwrite: a download must not replace a file the user has.
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| {
+                    format!(
+                        "cannot create {} (does it exist already? choose another name with --out)",
+                        out.display()
+                    )
+                })?;
+            std::io::Write::write_all(&mut f, &bytes)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())

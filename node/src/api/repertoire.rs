@@ -57,7 +57,7 @@ pub fn authed() -> Router<ApiState> {
 }
 
 /// Largest export the import endpoint reads.
-pub const MAX_IMPORT_BYTES: usize = 512 * 1024 * 1024;
+pub const MAX_IMPORT_BYTES: usize = 128 * 1024 * 1024;
 
 async fn export_community(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
     let id = parse_id(&id, DocKind::Community).map_err(|e| ApiError::not_found(e.0))?;
@@ -264,8 +264,9 @@ async fn close_consult(State(s): State<ApiState>, Path(id): Path<String>) -> Api
 pub async fn show_event(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
     let id = parse_id(&id, DocKind::Event).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
-    let view = blocking(move || r.get(&id)).await?.view;
-    Ok(Json(with_upcoming(decorate(&s, view))))
+    // Expanding the rule is CPU work: off the async workers.
+    let view = blocking(move || Ok(with_upcoming(r.get(&id)?.view))).await?;
+    Ok(Json(decorate(&s, view)))
 }
 
 fn with_upcoming(mut view: Value) -> Value {
@@ -335,10 +336,14 @@ async fn rsvp(
     ApiJson(input): ApiJson<NewRsvp>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let r = s.replica.clone();
-    let (entry, occurrence) = blocking(move || r.rsvp(&id, input)).await?;
+    let (view, occurrence) = blocking(move || {
+        let (entry, occurrence) = r.rsvp(&id, input)?;
+        Ok((with_upcoming(entry.view), occurrence))
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "occurrence": occurrence, "event": with_upcoming(entry.view) })),
+        Json(json!({ "occurrence": occurrence, "event": view })),
     ))
 }
 
@@ -348,9 +353,9 @@ async fn cancel_event(
     ApiJson(input): ApiJson<EventCancel>,
 ) -> ApiResult {
     let r = s.replica.clone();
-    Ok(Json(with_upcoming(
-        blocking(move || r.cancel_event(&id, input)).await?.view,
-    )))
+    Ok(Json(
+        blocking(move || Ok(with_upcoming(r.cancel_event(&id, input)?.view))).await?,
+    ))
 }
 
 async fn record_occurrence(

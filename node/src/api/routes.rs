@@ -203,6 +203,24 @@ pub(super) async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult 
         .map(|c| parse_id(c, DocKind::Community))
         .transpose()
         .map_err(|e| ApiError::invalid(e.0))?;
+    let only = |what: &str, k: DocKind| {
+        if kind == k {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(format!(
+                "{what} applies to {k} listings only"
+            )))
+        }
+    };
+    if q.overdue {
+        only("overdue", DocKind::Resource)?;
+    }
+    if q.follow_up_due {
+        only("follow_up_due", DocKind::Consult)?;
+    }
+    if q.status.is_some() {
+        only("status", DocKind::Consult)?;
+    }
     let status = q
         .status
         .as_deref()

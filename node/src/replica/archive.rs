@@ -5,8 +5,10 @@
 //! change in it, and a readable JSON rendering; plus the signed roster ops that say who could
 //! write when. Import trusts none of it: every change must carry a signature that verifies and an
 //! author who could write at the roster heads the change cites — the same rule as sync. The JSON
-//! renderings are for people and are ignored on import. One bad document refuses the whole import
-//! before any document is written (genuine roster ops it carries are kept: they are signed facts).
+//! renderings are for people and are ignored on import. Every document is verified before any is
+//! stored, so a tampered export writes nothing (genuine roster ops it carries are kept: they are
+//! signed facts). Documents are then stored one by one, each atomically; should one fail at that
+//! point (a storage error), those before it stay imported and importing again completes the rest.
 
 use std::collections::HashMap;
 
@@ -234,7 +236,12 @@ impl Replica {
                 .apply_changes(scratch.get_changes(&[]))
                 .map_err(|e| refused(format!("{id}: {e}")))?;
             self.check_and_index(&id, own_role, &canonical, &candidate)
-                .map_err(|e| refused(format!("{id}: {e}")))?;
+                .map_err(|e| match e {
+                    ReplicaError::Rejected(_) | ReplicaError::Forbidden(_) => {
+                        refused(format!("{id}: {e}"))
+                    }
+                    other => other,
+                })?;
             staged.push((id, scratch, verified));
         }
 

@@ -517,6 +517,21 @@ impl Replica {
         before: Option<Header>,
         rendered: Rendered,
     ) -> Result<(DocEntry, Ticket)> {
+        let sealed = self.seal(id, fed, doc, before.as_ref(), &rendered)?;
+        self.store_local(id, doc, sealed.into_iter().collect(), rendered)
+    }
+
+    /// Commits the pending edits of `doc` as one change citing the current roster heads, signs
+    /// it, and checks it as a remote node would. `None` when the edits changed nothing. The caller
+    /// holds the writer lock and stores what this returns with [`Replica::store_local`].
+    fn seal(
+        &self,
+        id: DocId,
+        fed: FederationId,
+        doc: &mut AutoCommit,
+        before: Option<&Header>,
+        rendered: &Rendered,
+    ) -> Result<Option<(automerge::ChangeHash, StoredChange)>> {
         // The heads to cite, and the check that this node may write at exactly those heads, in
         // one read of the roster: validity rule 3 for our own change.
         let heads = {
@@ -540,9 +555,7 @@ impl Replica {
                 .with_time(now / 1000),
         );
         if committed.is_none() {
-            // Nothing changed (an edit that set every field to its current value); wait for
-            // whatever is in flight so that what we return is durable.
-            return Ok((self.get(&id)?, self.store.apply(WriteBatch::new())?));
+            return Ok(None);
         }
         let change = doc
             .get_last_local_change()
@@ -558,27 +571,38 @@ impl Replica {
             ),
             Ok(Verdict::Valid(_))
         ));
-        check_document_rule(
-            &id,
-            &fed,
-            &self.node_id,
-            before.as_ref(),
-            Some(&rendered.header),
-        )?;
-        let entry = rendered.into_entry(&doc.get_heads());
-        let mut batch = WriteBatch::new();
-        batch.put_change(
-            &id,
-            &change.hash(),
-            &StoredChange {
+        check_document_rule(&id, &fed, &self.node_id, before, Some(&rendered.header))?;
+        Ok(Some((
+            change.hash(),
+            StoredChange {
                 signed,
                 stored_at_ms: now,
             },
-        );
+        )))
+    }
+
+    /// Stores sealed changes of `doc` with its new state and index row in one atomic batch.
+    fn store_local(
+        &self,
+        id: DocId,
+        doc: &mut AutoCommit,
+        changes: Vec<(automerge::ChangeHash, StoredChange)>,
+        rendered: Rendered,
+    ) -> Result<(DocEntry, Ticket)> {
+        if changes.is_empty() {
+            // Nothing changed (an edit that set every field to its current value); wait for
+            // whatever is in flight so that what we return is durable.
+            return Ok((self.get(&id)?, self.store.apply(WriteBatch::new())?));
+        }
+        let entry = rendered.into_entry(&doc.get_heads());
+        let mut batch = WriteBatch::new();
+        for (hash, change) in &changes {
+            batch.put_change(&id, hash, change);
+        }
         batch.put_doc(&entry, doc.save());
         let ticket = self.store.apply(batch)?;
         self.index_entry(&entry);
-        tracing::debug!(doc = %id, change = %change.hash(), "stored local change");
+        tracing::debug!(doc = %id, changes = changes.len(), "stored local changes");
         Ok((entry, ticket))
     }
 

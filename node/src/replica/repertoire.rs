@@ -25,6 +25,8 @@ use crate::store::DocEntry;
 use crate::validate::{self, InputError, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::views::Rendered;
 
+/// Most steps of a document's history shown (the newest).
+pub const MAX_HISTORY: usize = 500;
 /// Most items in a charter list (goals, outcomes, stakeholder groups).
 pub const MAX_CHARTER_ITEMS: usize = 30;
 /// Most privacy terms or small places a community keeps for the gate.
@@ -435,8 +437,8 @@ impl Replica {
                 stakeholders,
                 topics,
                 people: Default::default(),
-                privacy_terms: vec![],
-                small_places: vec![],
+                privacy_terms: Default::default(),
+                small_places: Default::default(),
                 updated_at_ms: now,
             },
         )
@@ -464,11 +466,32 @@ impl Replica {
         let topics = edit.topics.as_deref().map(validate::topics).transpose()?;
         let terms = |f: &str, l: &Option<Vec<String>>| {
             l.as_deref()
-                .map(|l| validate::items(f, l, MAX_PRIVACY_TERMS))
+                .map(|l| {
+                    validate::items(f, l, MAX_PRIVACY_TERMS).map(|items| {
+                        items
+                            .into_iter()
+                            .map(|t| (t.to_lowercase(), t))
+                            .collect::<std::collections::BTreeMap<_, _>>()
+                    })
+                })
                 .transpose()
         };
         let privacy_terms = terms("privacy term", &edit.privacy_terms)?;
         let small_places = terms("small place", &edit.small_places)?;
+        let nothing_given = name.is_none()
+            && domain.is_none()
+            && purpose.is_none()
+            && focus.is_none()
+            && who.is_none()
+            && goals.is_none()
+            && outcomes.is_none()
+            && stakeholders.is_none()
+            && topics.is_none()
+            && privacy_terms.is_none()
+            && small_places.is_none();
+        if nothing_given {
+            return Err(nothing_to_change());
+        }
         self.require(&id)?;
         self.edit(id, |c: &mut Community| {
             let mut changed = false;
@@ -561,6 +584,11 @@ impl Replica {
                     kind: "person",
                     id: person.clone(),
                 })?;
+            if p.node != self.node_id {
+                return Err(ReplicaError::Forbidden(format!(
+                    "{person} was added by another organisation; only their own node changes their participation"
+                )));
+            }
             let mut changed = false;
             set(&mut p.level, level, &mut changed);
             set(&mut p.expertise, expertise, &mut changed);
@@ -573,8 +601,9 @@ impl Replica {
                     changed = true;
                 }
                 Some(false) if p.left_at_ms.is_some() => {
+                    // Back again; `joined_at` stays the first joining, so past participation
+                    // keeps counting.
                     p.left_at_ms = None;
-                    p.joined_at_ms = now;
                     changed = true;
                 }
                 _ => {}
@@ -751,13 +780,8 @@ impl Replica {
                     why: e.to_string(),
                 })?;
             let history = file_history_bytes(&mut doc);
-            let files = match doc.get(automerge::ROOT, FILES_KEY).ok().flatten() {
-                Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
-                _ => doc
-                    .put_object(automerge::ROOT, FILES_KEY, ObjType::Map)
-                    .map_err(damaged(id))?,
-            };
-            let already = doc.get(&files, &sha).ok().flatten().is_some();
+            // Present only if complete and intact: a half-written earlier upload is rewritten.
+            let already = read_file(&doc, &sha).is_some_and(|b| b == bytes);
             if !already && history + bytes.len() > MAX_FILE_HISTORY_BYTES {
                 return Err(InputError(format!(
                     "this resource has carried {history} bytes of files already; its file history is limited to {} MiB. Add the new file to a new resource",
@@ -765,17 +789,18 @@ impl Replica {
                 ))
                 .into());
             }
+            // Every chunk is its own change, far below the change size limit; all of them and the
+            // final change naming the file go to disk in one atomic batch.
+            let mut sealed = Vec::new();
+            let rendered = Rendered::of(&value);
             if !already {
                 let list = doc
-                    .put_object(&files, &sha, ObjType::List)
+                    .put_object(automerge::ROOT, file_key(&sha), ObjType::List)
                     .map_err(damaged(id))?;
                 for (i, chunk) in bytes.chunks(ATTACHMENT_CHUNK_BYTES).enumerate() {
                     doc.insert(&list, i, automerge::ScalarValue::Bytes(chunk.to_vec()))
                         .map_err(damaged(id))?;
-                    // One change per chunk keeps every change far below the change size limit.
-                    // Tickets complete in order: waiting on the last write's covers these.
-                    let _ =
-                        self.commit_local(id, fed, &mut doc, before.clone(), Rendered::of(&value))?;
+                    sealed.extend(self.seal(id, fed, &mut doc, before.as_ref(), &rendered)?);
                 }
             }
             let previous = value.attachment.replace(Attachment {
@@ -786,11 +811,14 @@ impl Replica {
             });
             if let Some(prev) = previous.filter(|p| p.sha256 != sha) {
                 // The old bytes stay in history (bounded above) but leave the current state.
-                doc.delete(&files, &prev.sha256).map_err(damaged(id))?;
+                doc.delete(automerge::ROOT, file_key(&prev.sha256))
+                    .map_err(damaged(id))?;
             }
             value.updated_at_ms = now_ms();
             autosurgeon::reconcile(&mut doc, &value).map_err(damaged(id))?;
-            self.commit_local(id, fed, &mut doc, before, Rendered::of(&value))?
+            let rendered = Rendered::of(&value);
+            sealed.extend(self.seal(id, fed, &mut doc, before.as_ref(), &rendered)?);
+            self.store_local(id, &mut doc, sealed, rendered)?
         };
         self.store.wait_durable(ticket)?;
         self.emit(ReplicaEvent::DocChanged(entry.id, entry.audience));
@@ -826,7 +854,10 @@ impl Replica {
         let mut doc = self.load(id)?;
         let doc = doc.document();
         let mut out = Vec::new();
-        for change in doc.get_changes(&[]) {
+        let changes = doc.get_changes(&[]);
+        // Each step is a diff over the document: keep the cost bounded on long histories.
+        let skip = changes.len().saturating_sub(MAX_HISTORY);
+        for change in changes.into_iter().skip(skip) {
             let Some(actor) = copnet_protocol::ActorId::from_automerge(change.actor_id()) else {
                 continue;
             };
@@ -841,7 +872,7 @@ impl Replica {
                         _ => continue,
                     },
                 };
-                let field = if field == FILES_KEY {
+                let field = if field.starts_with(FILES_KEY) {
                     "attachment".to_owned()
                 } else {
                     field
@@ -883,8 +914,8 @@ impl Replica {
         let c = self.community(community)?;
         let terms = deid::Terms {
             names: self.private_names(),
-            places: c.small_places.clone(),
-            terms: c.privacy_terms.clone(),
+            places: c.small_places.values().cloned().collect(),
+            terms: c.privacy_terms.values().cloned().collect(),
         };
         let mut findings = Vec::new();
         for (field, text) in parts {
@@ -1223,6 +1254,18 @@ impl Replica {
         self.require(&id)?;
         self.edit(id, |e: &mut Event| {
             let mut changed = false;
+            let has_records = !(e.rsvps.is_empty()
+                && e.attendance.is_empty()
+                && e.cancelled_occurrences.is_empty()
+                && e.notes.is_empty()
+                && e.minutes.is_empty());
+            if timing_changed && has_records {
+                return Err(InputError(
+                    "this event already has RSVPs, cancellations or records for its occurrences, which are tied to its times: cancel it and schedule a new one instead of moving it"
+                        .into(),
+                )
+                .into());
+            }
             if timing_changed {
                 let tz = validate::time_zone(edit.tz.as_deref().unwrap_or(&e.tz))?;
                 let (local, utc) =
@@ -1275,25 +1318,48 @@ impl Replica {
         })
     }
 
-    /// Checks that `person` is someone in the event's community.
-    fn person_in(&self, community: &DocId, person: &str) -> Result<String> {
-        let person = person.trim();
+    /// Checks that each of `people` is a current member of the event's community, and — for
+    /// `own_only` (RSVPs) — one of this organisation's people: a node answers for its own staff.
+    fn people_in(
+        &self,
+        community: &DocId,
+        people: &[String],
+        own_only: bool,
+    ) -> Result<Vec<String>> {
         let c = self.community(community)?;
-        if c.people.contains_key(person) {
-            Ok(person.to_owned())
-        } else {
-            Err(InputError(format!(
-                "{person:?} is not a person in this event's community; see `copnet community show {community}` for people's ids, or add someone with `copnet community join`"
-            ))
-            .into())
-        }
+        people
+            .iter()
+            .map(|person| {
+                let person = person.trim();
+                match c.people.get(person) {
+                    Some(p) if p.left_at_ms.is_some() => Err(InputError(format!(
+                        "{} ({person}) has left the community",
+                        p.name
+                    ))
+                    .into()),
+                    Some(p) if own_only && p.node != self.node_id => {
+                        Err(ReplicaError::Forbidden(format!(
+                            "{} ({person}) is from another organisation; their own node answers for them",
+                            p.name
+                        )))
+                    }
+                    Some(_) => Ok(person.to_owned()),
+                    None => Err(InputError(format!(
+                        "{person:?} is not a person in this event's community; see `copnet community show {community}` for people's ids, or add someone with `copnet community join`"
+                    ))
+                    .into()),
+                }
+            })
+            .collect()
     }
 
     pub fn rsvp(&self, id: &str, input: NewRsvp) -> Result<(DocEntry, String)> {
         let id = parse_id(id, DocKind::Event)?;
         let status: RsvpStatus = input.status.trim().parse().map_err(InputError)?;
         let community = self.get(&id)?.community;
-        let person = self.person_in(&community, &input.person)?;
+        let person = self
+            .people_in(&community, std::slice::from_ref(&input.person), true)?
+            .remove(0);
         let node = self.node_id;
         let mut chosen = String::new();
         let entry = self.edit(id, |e: &mut Event| {
@@ -1301,11 +1367,11 @@ impl Replica {
             if e.cancelled || e.cancelled_occurrences.contains_key(&occ.name) {
                 return Err(InputError(format!("the occurrence {} is cancelled", occ.name)).into());
             }
-            if e.rsvps.len() >= MAX_EVENT_RECORDS {
-                return Err(InputError("this event holds no more RSVPs".into()).into());
-            }
             let now = now_ms();
             let key = occurrence_key(&occ.name, &person);
+            if !e.rsvps.contains_key(&key) && e.rsvps.len() >= MAX_EVENT_RECORDS {
+                return Err(InputError("this event holds no more RSVPs".into()).into());
+            }
             let unchanged = e.rsvps.get(&key).is_some_and(|r| r.status == status);
             if !unchanged {
                 e.rsvps.insert(
@@ -1361,11 +1427,10 @@ impl Replica {
             .into());
         }
         let community = self.get(&id)?.community;
-        let attended = input
-            .attended
-            .iter()
-            .map(|p| self.person_in(&community, p))
-            .collect::<Result<Vec<_>>>()?;
+        if input.attended.len() > MAX_PEOPLE {
+            return Err(InputError(format!("at most {MAX_PEOPLE} people per record")).into());
+        }
+        let attended = self.people_in(&community, &input.attended, false)?;
         let node = self.node_id;
         self.edit(id, |e: &mut Event| {
             let occ = Self::timing(e)?.find(&input.occurrence)?;
@@ -1420,10 +1485,15 @@ fn damaged<E: std::fmt::Display>(id: DocId) -> impl Fn(E) -> ReplicaError {
     }
 }
 
+/// The root key of a file's bytes: one key per file, directly under the root, so that two nodes
+/// attaching files at once never create the same parent object.
+fn file_key(sha: &str) -> String {
+    format!("{FILES_KEY}{sha}")
+}
+
 /// The bytes of the file stored under `sha` in a resource document, if all of it is there.
 fn read_file<D: ReadDoc>(doc: &D, sha: &str) -> Option<Vec<u8>> {
-    let (_, files) = doc.get(automerge::ROOT, FILES_KEY).ok()??;
-    let (_, list) = doc.get(&files, sha).ok()??;
+    let (_, list) = doc.get(automerge::ROOT, file_key(sha)).ok()??;
     let mut out = Vec::new();
     for i in 0..doc.length(&list) {
         match doc.get(&list, i).ok()?? {

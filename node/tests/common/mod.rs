@@ -14,7 +14,16 @@ pub struct TestNode {
 
 impl TestNode {
     pub async fn start() -> Self {
+        Self::start_with_private_names(None).await
+    }
+
+    /// A node whose data directory has a `private-names.txt` with `names` before it starts.
+    pub async fn start_with_private_names(names: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        if let Some(names) = names {
+            std::fs::create_dir_all(dir.path().join("node")).unwrap();
+            std::fs::write(dir.path().join("node/private-names.txt"), names).unwrap();
+        }
         let node = Node::start(NodeOptions {
             data: dir.path().join("node"),
             org: Some("Northside Family Support".into()),

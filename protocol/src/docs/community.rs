@@ -52,13 +52,14 @@ pub struct Community {
     #[autosurgeon(missing = "Default::default")]
     pub people: BTreeMap<String, Person>,
     /// Extra words the de-identification gate flags in this community's consults: local program
-    /// names, schools, rare events.
+    /// names, schools, rare events. Keyed by the lower-cased term (the value is as written), so
+    /// terms added on two nodes at once are both kept.
     #[autosurgeon(missing = "Default::default")]
-    pub privacy_terms: Vec<String>,
+    pub privacy_terms: BTreeMap<String, String>,
     /// Small places (towns, suburbs, communities) that identify a family when combined with an
-    /// exact age or a rare event.
+    /// exact age or a rare event; keyed like `privacy_terms`.
     #[autosurgeon(missing = "Default::default")]
-    pub small_places: Vec<String>,
+    pub small_places: BTreeMap<String, String>,
     pub updated_at_ms: i64,
 }
 

@@ -43,6 +43,7 @@ pub struct Consult {
     pub title: String,
     /// The key question the presenter wants help with.
     pub question: String,
+    #[autosurgeon(missing = "Default::default")]
     pub situation: String,
     #[autosurgeon(missing = "Default::default")]
     pub background: String,

@@ -28,9 +28,11 @@ pub const MAX_ATTACHMENT_BYTES: usize = 4 * 1024 * 1024;
 /// Files are written in chunks of this size, one change each, so that no change comes near the
 /// change size limit.
 pub const ATTACHMENT_CHUNK_BYTES: usize = 512 * 1024;
-/// Root key of the map that holds attached files' bytes, by SHA-256 (hex), as lists of chunks.
-/// Kept out of [`Resource`] so that reading a resource does not copy its file.
-pub const FILES_KEY: &str = "files";
+/// Prefix of the root keys that hold attached files' bytes: `file:<sha256 hex>`, each a list of
+/// byte chunks. One key per file directly under the root, so files attached on two nodes at once
+/// never share a parent object; kept out of [`Resource`] so that reading a resource does not copy
+/// its file.
+pub const FILES_KEY: &str = "file:";
 
 /// A resource in a community's shared repertoire.
 #[derive(Clone, Debug, PartialEq, Eq, Hydrate, Reconcile, Serialize)]
@@ -63,7 +65,7 @@ pub struct Resource {
     pub updated_at_ms: i64,
 }
 
-/// An attached file, content-addressed: its bytes are under `files/<sha256>` in the same
+/// An attached file, content-addressed: its bytes are under `file:<sha256>` in the same
 /// document, so they replicate (and are signed) with it.
 #[derive(Clone, Debug, PartialEq, Eq, Hydrate, Reconcile, Serialize)]
 pub struct Attachment {

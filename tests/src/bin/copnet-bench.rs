@@ -35,8 +35,9 @@ fn main() -> anyhow::Result<()> {
             flag("--runs", "7").parse()?,
             flag("--docs", "1000").parse()?,
         )?,
+        Some("repertoire") => repertoire(flag("--docs", "10000").parse()?)?,
         _ => bail!(
-            "usage: copnet-bench writes [--count N] [--concurrency 1,4,16] | cold-start [--runs N] [--docs N] | federation [--docs N] [--changes N]"
+            "usage: copnet-bench writes [--count N] [--concurrency 1,4,16] | cold-start [--runs N] [--docs N] | federation [--docs N] [--changes N] | repertoire [--docs N]"
         ),
     };
     println!("{}", serde_json::to_string_pretty(&result)?);
@@ -275,6 +276,89 @@ fn federation(docs: usize, changes: usize) -> anyhow::Result<Value> {
             "p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99),
             "max": percentile(&latencies, 1.0), "samples": latencies.len(),
         },
+    }))
+}
+
+/// The de-identification gate over the shipped corpus and over long texts, and the search index:
+/// indexing `docs` documents, then query latency.
+fn repertoire(docs: usize) -> anyhow::Result<Value> {
+    use copnet_node::deid::{Gate, Terms};
+    use copnet_node::search::{Query, SearchDoc, SearchIndex};
+    let corpus = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../node/corpus/deid-corpus.jsonl"),
+    )?;
+    let texts: Vec<String> = corpus
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| Ok(serde_json::from_str::<Value>(l)?["text"].as_str().unwrap_or("").to_owned()))
+        .collect::<anyhow::Result<_>>()?;
+    let t = Instant::now();
+    let gate = Gate::new();
+    let build_ms = t.elapsed().as_secs_f64() * 1e3;
+    let terms = Terms::default();
+    let mut per_text = Vec::new();
+    for text in &texts {
+        let t = Instant::now();
+        std::hint::black_box(gate.check(text, &terms));
+        per_text.push(t.elapsed());
+    }
+    per_text.sort();
+    let long: String = texts.iter().cycle().take(200).cloned().collect::<Vec<_>>().join("\n");
+    let long: String = long.chars().take(50_000).collect();
+    let mut per_long = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        std::hint::black_box(gate.check(&long, &terms));
+        per_long.push(t.elapsed());
+    }
+    per_long.sort();
+
+    let words = [
+        "housing", "custody", "family", "school", "kinship", "intake", "trauma", "youth", "release",
+        "tenancy", "outreach", "mentoring", "court", "health", "employment", "education",
+    ];
+    let index = SearchIndex::new()?;
+    let t = Instant::now();
+    for i in 0..docs {
+        let w = |k: usize| words[(i * 7 + k * 3) % words.len()];
+        index.upsert(SearchDoc {
+            id: format!("res_{i}"),
+            kind: ["resource", "consult", "event", "community"][i % 4].into(),
+            community: format!("com_{}", i % 20),
+            topics: vec![w(0).into()],
+            title: format!("{} and {} guide {i}", w(1), w(2)),
+            body: (0..40).map(|k| w(k + 3)).collect::<Vec<_>>().join(" ").repeat(3),
+            date_ms: i as i64 * 60_000,
+            subkind: None,
+        })?;
+    }
+    let n = index.len();
+    let index_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut per_query = Vec::new();
+    for i in 0..200 {
+        let q = Query {
+            text: format!("{} {}", words[i % words.len()], words[(i * 5 + 1) % words.len()]),
+            limit: 20,
+            ..Query::default()
+        };
+        let t = Instant::now();
+        std::hint::black_box(index.search(&q)?);
+        per_query.push(t.elapsed());
+    }
+    per_query.sort();
+    Ok(json!({
+        "gate": {
+            "build_ms": build_ms,
+            "corpus_texts": texts.len(),
+            "per_text_ms": { "p50": percentile(&per_text, 0.5), "p99": percentile(&per_text, 0.99) },
+            "text_50k_chars_ms": { "p50": percentile(&per_long, 0.5) },
+        },
+        "search": {
+            "docs": n,
+            "index_until_searchable_ms": index_ms,
+            "query_ms": { "p50": percentile(&per_query, 0.5), "p99": percentile(&per_query, 0.99) },
+        },
+        "machine": machine(),
     }))
 }
 
