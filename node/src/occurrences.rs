@@ -127,8 +127,7 @@ impl Timing {
                 None,
             ),
         };
-        if day < self.start_local.date()
-            || day.year() > self.start_local.year() + MAX_LOOKUP_YEARS
+        if day < self.start_local.date() || day.year() > self.start_local.year() + MAX_LOOKUP_YEARS
         {
             return Err(InputError(format!(
                 "the event has no occurrence on {t}: it starts on {}",

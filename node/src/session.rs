@@ -23,6 +23,40 @@ use crate::replica::{Replica, ReplicaError, may_read};
 pub const DOC_BATCH: usize = 64;
 /// Most automerge sync round trips spent on one batch before giving up until the next session.
 pub const MAX_DOC_ROUNDS: usize = 8;
+/// Bytes of document sync messages one request or reply carries, beyond its first document. A
+/// document whose message does not fit waits for the next round: the requester keeps it open, the
+/// responder leaves it out of its reply (which the requester reads as "later"). The first document
+/// always goes, and fits the frame limit because files are bounded per document.
+pub const MESSAGE_BUDGET: usize = 8 * 1024 * 1024;
+
+/// Generates the messages for `docs` within [`MESSAGE_BUDGET`]: the messages, and the documents
+/// that did not fit.
+fn generate_within_budget(
+    replica: &Replica,
+    peer: &NodeId,
+    docs: &[DocId],
+) -> Result<(Vec<DocSyncMessage>, BTreeSet<DocId>), ReplicaError> {
+    let mut out = Vec::with_capacity(docs.len());
+    let mut deferred = BTreeSet::new();
+    let mut used = 0usize;
+    for doc in docs {
+        let budget = if used == 0 {
+            usize::MAX
+        } else {
+            MESSAGE_BUDGET.saturating_sub(used)
+        };
+        match replica.sync_generate_within(peer, doc, budget)? {
+            Some(m) => {
+                used += m.message.as_ref().map_or(0, Vec::len) + m.signatures.len() * 96;
+                out.push(m);
+            }
+            None => {
+                deferred.insert(*doc);
+            }
+        }
+    }
+    Ok((out, deferred))
+}
 
 /// Carries requests to one peer.
 pub trait Link: Sync {
@@ -62,6 +96,8 @@ pub struct SessionReport {
     pub changes_applied: usize,
     /// Documents that differed and did not converge within this session.
     pub unsynced: usize,
+    /// Document messages held back to a later round to keep messages within the budget.
+    pub deferred: usize,
     /// True when both sides' collection digests matched at the end.
     pub in_sync: bool,
     /// Addresses of roster nodes the peer knows.
@@ -231,13 +267,16 @@ pub async fn run(
         for _ in 0..MAX_DOC_ROUNDS {
             let r = replica.clone();
             let ids = open.clone();
-            let outgoing: Vec<DocSyncMessage> =
-                blocking(move || ids.iter().map(|d| r.sync_generate(&peer, d)).collect()).await?;
+            let (outgoing, deferred) =
+                blocking(move || generate_within_budget(&r, &peer, &ids)).await?;
+            // A document of ours that did not fit this round is sent next round: it is not in
+            // `outgoing`, so not idle, so it stays open.
             let idle_ours: BTreeSet<DocId> = outgoing
                 .iter()
                 .filter(|m| m.message.is_none())
                 .map(|m| m.doc)
                 .collect();
+            report.deferred += deferred.len();
             report.round_trips += 1;
             let replies = match link
                 .request(SyncRequest::Docs {
@@ -443,6 +482,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
                 return (refused(RefusalCode::BadRequest, "too many documents"), true);
             }
             let mut replies = Vec::with_capacity(docs.len());
+            let mut used = 0usize;
             for m in docs {
                 let doc = m.doc;
                 match replica.sync_receive(peer, m) {
@@ -462,8 +502,19 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
                     }
                     Err(e) => return (refused(RefusalCode::Internal, e.to_string()), false),
                 }
-                match replica.sync_generate(peer, &doc) {
-                    Ok(reply) => replies.push(reply),
+                // Over the budget, a document is left out of the reply: "later".
+                let budget = if used == 0 {
+                    usize::MAX
+                } else {
+                    MESSAGE_BUDGET.saturating_sub(used)
+                };
+                match replica.sync_generate_within(peer, &doc, budget) {
+                    Ok(Some(reply)) => {
+                        used += reply.message.as_ref().map_or(0, Vec::len)
+                            + reply.signatures.len() * 96;
+                        replies.push(reply);
+                    }
+                    Ok(None) => {}
                     Err(e) => return (refused(RefusalCode::Internal, e.to_string()), false),
                 }
             }

@@ -344,7 +344,12 @@ mod tests {
             "FREQ=MONTHLY;BYDAY=1TH"
         );
         assert!(rrule("FREQ=SOMETIMES", local, tz).is_err());
-        assert!(rrule("FREQ=SECONDLY", local, tz).unwrap_err().0.contains("at most daily"));
+        assert!(
+            rrule("FREQ=SECONDLY", local, tz)
+                .unwrap_err()
+                .0
+                .contains("at most daily")
+        );
         assert!(rrule("FREQ=HOURLY;COUNT=3", local, tz).is_err());
         assert!(start("1900-01-01T10:00", tz).is_err());
     }

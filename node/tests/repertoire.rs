@@ -691,6 +691,9 @@ async fn names_in_private_names_txt_are_always_flagged() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
-    assert_eq!(e["error"]["details"]["findings"][0]["matched"], "birdwhistle", "{e}");
+    assert_eq!(
+        e["error"]["details"]["findings"][0]["matched"], "birdwhistle",
+        "{e}"
+    );
     t.node.shutdown().await;
 }

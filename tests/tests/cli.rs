@@ -438,10 +438,28 @@ fn an_export_is_plain_automerge_files_and_a_tampered_one_is_refused() -> anyhow:
     let com = copnet_ok(&data, &["community", "create", "--name", "Family support"])?;
     let res = copnet_ok(
         &data,
-        &["resource", "add", "--community", &com, "--title", "Safety plan template", "--kind", "template"],
+        &[
+            "resource",
+            "add",
+            "--community",
+            &com,
+            "--title",
+            "Safety plan template",
+            "--kind",
+            "template",
+        ],
     )?;
     let out = dir.path().join("export");
-    let said = copnet_ok(&data, &["export", "--community", &com, "--out", out.to_str().unwrap()])?;
+    let said = copnet_ok(
+        &data,
+        &[
+            "export",
+            "--community",
+            &com,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )?;
     assert!(said.contains("exported 2 documents"), "{said}");
 
     // Each document is a standard automerge file, readable without copnet.
@@ -449,22 +467,47 @@ fn an_export_is_plain_automerge_files_and_a_tampered_one_is_refused() -> anyhow:
     let doc = automerge::Automerge::load(&bytes)?;
     let (title, _) = automerge::ReadDoc::get(&doc, automerge::ROOT, "title")?.expect("a title");
     assert_eq!(title.into_string().unwrap(), "Safety plan template");
-    let view: Value = serde_json::from_slice(&std::fs::read(out.join(format!("documents/{res}.json")))?)?;
+    let view: Value =
+        serde_json::from_slice(&std::fs::read(out.join(format!("documents/{res}.json")))?)?;
     assert_eq!(view["title"], "Safety plan template");
 
-    let again = copnet(&data, &["export", "--community", &com, "--out", out.to_str().unwrap()]);
-    assert!(!again.status.success(), "a non-empty directory is not overwritten");
+    let again = copnet(
+        &data,
+        &[
+            "export",
+            "--community",
+            &com,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !again.status.success(),
+        "a non-empty directory is not overwritten"
+    );
 
     let said = copnet_ok(&data, &["import", out.to_str().unwrap()])?;
     assert!(said.contains("verified 2 documents: 0 new"), "{said}");
 
     // Change the title inside the automerge file: the signature no longer covers it.
     let mut tampered_doc = automerge::AutoCommit::load(&bytes)?;
-    automerge::transaction::Transactable::put(&mut tampered_doc, automerge::ROOT, "title", "Forged")?;
-    std::fs::write(out.join(format!("documents/{res}.automerge")), tampered_doc.save())?;
+    automerge::transaction::Transactable::put(
+        &mut tampered_doc,
+        automerge::ROOT,
+        "title",
+        "Forged",
+    )?;
+    std::fs::write(
+        out.join(format!("documents/{res}.automerge")),
+        tampered_doc.save(),
+    )?;
     let refused = copnet(&data, &["import", out.to_str().unwrap()]);
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("import refused"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("import refused"),
+        "{}",
+        stderr(&refused)
+    );
     let shown = copnet_ok(&data, &["resource", "show", &res, "--json"])?;
     assert!(shown.contains("Safety plan template") && !shown.contains("Forged"));
     Ok(())

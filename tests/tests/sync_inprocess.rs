@@ -18,14 +18,26 @@ struct Direct {
     from: NodeId,
 }
 
+/// Both directions pass through the wire encoding and its size limit, as on the network.
 impl Link for Direct {
     async fn request(&self, req: SyncRequest) -> Result<SyncResponse, LinkError> {
         let (to, from) = (self.to.clone(), self.from);
+        let req: SyncRequest = through_the_wire(&req);
         let (resp, _) = tokio::task::spawn_blocking(move || session::respond(&to, &from, req))
             .await
             .unwrap();
-        Ok(resp)
+        Ok(through_the_wire(&resp))
     }
+}
+
+fn through_the_wire<T: serde::Serialize + serde::de::DeserializeOwned>(msg: &T) -> T {
+    let bytes = copnet_protocol::wire::encode(msg);
+    assert!(
+        bytes.len() <= copnet_protocol::wire::MAX_MESSAGE_BYTES,
+        "a {} byte message would be refused by the network",
+        bytes.len()
+    );
+    copnet_protocol::wire::decode(&bytes).unwrap()
 }
 
 fn replica(dir: &tempfile::TempDir, name: &str) -> Arc<Replica> {
@@ -354,4 +366,66 @@ async fn changes_citing_unknown_roster_ops_wait_and_apply_once_the_roster_arrive
     c.apply_roster_ops(a.roster_ops()).unwrap();
     assert_eq!(c.get(&res).unwrap().view["title"], "By the newcomer");
     assert_eq!(heads(&c, &res), heads(&b, &res));
+}
+
+/// Files far larger together than one network message reach a new member intact: sync spreads
+/// them over several messages instead of failing on the frame limit.
+#[tokio::test]
+async fn large_attached_files_spread_over_several_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = ["A", "B"].map(|n| replica(&dir, n));
+    a.create_federation(NewFederation {
+        name: "F".into(),
+        charter: None,
+    })
+    .unwrap();
+    let com = a
+        .create_community(NewCommunity {
+            name: "C".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .id;
+    let mut files = Vec::new();
+    for i in 0..6u8 {
+        let id = a
+            .add_resource(NewResource {
+                community: com.to_string(),
+                title: format!("Guide {i}"),
+                kind: "tool".into(),
+                ..Default::default()
+            })
+            .unwrap()
+            .id;
+        // Incompressible, so the messages really are this large.
+        let bytes: Vec<u8> = (0..3_500_000u32)
+            .map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8 ^ i)
+            .collect();
+        a.attach(
+            &id.to_string(),
+            "guide.pdf",
+            "application/pdf",
+            bytes.clone(),
+        )
+        .unwrap();
+        files.push((id, bytes));
+    }
+    join(&a, &b, Role::Member);
+    let mut sessions = 0;
+    loop {
+        sessions += 1;
+        let report = sync(&b, &a).await;
+        if report.in_sync {
+            break;
+        }
+        assert!(
+            sessions < 10,
+            "not in sync after {sessions} sessions: {report:?}"
+        );
+    }
+    for (id, bytes) in files {
+        let (att, got) = b.attachment(&id.to_string()).unwrap();
+        assert_eq!(att.size, bytes.len() as u64);
+        assert!(got == bytes, "the file of {id} arrived intact");
+    }
 }

@@ -37,7 +37,9 @@ pub const MAX_PEOPLE: usize = 5_000;
 pub const MAX_EVENT_RECORDS: usize = 20_000;
 /// The total size of every file a resource has ever carried. Replacing a file keeps the old bytes
 /// in the document's history (that is what makes it verifiable), so the history is bounded too.
-pub const MAX_FILE_HISTORY_BYTES: usize = 12 * 1024 * 1024;
+/// Kept well below the sync frame limit, since a new peer receives a document's whole history in
+/// one message.
+pub const MAX_FILE_HISTORY_BYTES: usize = 10 * 1024 * 1024;
 
 // ---- inputs ---------------------------------------------------------------------------------
 

@@ -274,6 +274,20 @@ impl Replica {
     /// The next automerge sync message for `doc` to `peer`, with a signature for every change it
     /// carries. A document `peer` may not read is never offered.
     pub fn sync_generate(&self, peer: &NodeId, doc: &DocId) -> Result<DocSyncMessage> {
+        Ok(self
+            .sync_generate_within(peer, doc, usize::MAX)?
+            .expect("no budget to exceed"))
+    }
+
+    /// Like [`Replica::sync_generate`], but `None` — and the sync state left as it was, so that
+    /// the same changes are offered next time — when the message would be larger than `budget`
+    /// bytes. This is how a batch of large documents is spread over several messages.
+    pub fn sync_generate_within(
+        &self,
+        peer: &NodeId,
+        doc: &DocId,
+        budget: usize,
+    ) -> Result<Option<DocSyncMessage>> {
         let role = self.peer_may_sync(peer)?;
         let empty = DocSyncMessage {
             doc: *doc,
@@ -283,15 +297,20 @@ impl Replica {
         if let Some(entry) = self.store.doc_entry(doc)?
             && !may_read(role, entry.audience)
         {
-            return Ok(empty);
+            return Ok(Some(empty));
         }
         let am = self.load_automerge(doc)?;
         let mut state = self.session(peer, doc, role)?;
         let message = am.generate_sync_message(&mut state);
-        self.keep_session(peer, doc, state);
         let Some(message) = message else {
-            return Ok(empty);
+            self.keep_session(peer, doc, state);
+            return Ok(Some(empty));
         };
+        let encoded = message.clone().encode();
+        if encoded.len() > budget {
+            return Ok(None);
+        }
+        self.keep_session(peer, doc, state);
         let mut signatures = Vec::new();
         for change in carried_changes(&message).map_err(ReplicaError::BadMessage)? {
             let hash = change.hash();
@@ -304,11 +323,11 @@ impl Replica {
                 })?;
             signatures.push((hash.0, stored.signed.signature));
         }
-        Ok(DocSyncMessage {
+        Ok(Some(DocSyncMessage {
             doc: *doc,
-            message: Some(message.encode()),
+            message: Some(encoded),
             signatures,
-        })
+        }))
     }
 
     /// Receives one automerge sync message from `peer`: verify every carried change, then apply to

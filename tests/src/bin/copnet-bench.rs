@@ -290,7 +290,12 @@ fn repertoire(docs: usize) -> anyhow::Result<Value> {
     let texts: Vec<String> = corpus
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| Ok(serde_json::from_str::<Value>(l)?["text"].as_str().unwrap_or("").to_owned()))
+        .map(|l| {
+            Ok(serde_json::from_str::<Value>(l)?["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned())
+        })
         .collect::<anyhow::Result<_>>()?;
     let t = Instant::now();
     let gate = Gate::new();
@@ -303,7 +308,13 @@ fn repertoire(docs: usize) -> anyhow::Result<Value> {
         per_text.push(t.elapsed());
     }
     per_text.sort();
-    let long: String = texts.iter().cycle().take(200).cloned().collect::<Vec<_>>().join("\n");
+    let long: String = texts
+        .iter()
+        .cycle()
+        .take(200)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
     let long: String = long.chars().take(50_000).collect();
     let mut per_long = Vec::new();
     for _ in 0..20 {
@@ -314,8 +325,22 @@ fn repertoire(docs: usize) -> anyhow::Result<Value> {
     per_long.sort();
 
     let words = [
-        "housing", "custody", "family", "school", "kinship", "intake", "trauma", "youth", "release",
-        "tenancy", "outreach", "mentoring", "court", "health", "employment", "education",
+        "housing",
+        "custody",
+        "family",
+        "school",
+        "kinship",
+        "intake",
+        "trauma",
+        "youth",
+        "release",
+        "tenancy",
+        "outreach",
+        "mentoring",
+        "court",
+        "health",
+        "employment",
+        "education",
     ];
     let index = SearchIndex::new()?;
     let t = Instant::now();
@@ -327,7 +352,11 @@ fn repertoire(docs: usize) -> anyhow::Result<Value> {
             community: format!("com_{}", i % 20),
             topics: vec![w(0).into()],
             title: format!("{} and {} guide {i}", w(1), w(2)),
-            body: (0..40).map(|k| w(k + 3)).collect::<Vec<_>>().join(" ").repeat(3),
+            body: (0..40)
+                .map(|k| w(k + 3))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .repeat(3),
             date_ms: i as i64 * 60_000,
             subkind: None,
         })?;
@@ -337,7 +366,11 @@ fn repertoire(docs: usize) -> anyhow::Result<Value> {
     let mut per_query = Vec::new();
     for i in 0..200 {
         let q = Query {
-            text: format!("{} {}", words[i % words.len()], words[(i * 5 + 1) % words.len()]),
+            text: format!(
+                "{} {}",
+                words[i % words.len()],
+                words[(i * 5 + 1) % words.len()]
+            ),
             limit: 20,
             ..Query::default()
         };
