@@ -485,6 +485,10 @@ fn the_repertoire_merges_across_nodes_without_loss() -> anyhow::Result<()> {
         assert_eq!(th["status"], "answered");
         assert_eq!(th["presenter_summary"], "Worker 2's idea worked.");
     }
+    // What sync brought is searchable on the node it arrived at.
+    let found = copnet_ok(&nodes[2].data, &["search", "release checklist", "--json"])?;
+    let found: Value = serde_json::from_str(&found)?;
+    assert_eq!(found["hits"][0]["id"], json!(res), "{found}");
     let out = dir.path().join("downloaded.pdf");
     copnet_ok(
         &nodes[2].data,
