@@ -16,6 +16,7 @@ use super::extract::{ApiJson, ApiQuery};
 use super::routes::decorate;
 use super::{ApiError, ApiState, blocking};
 use crate::occurrences::Timing;
+use crate::replica::Replica;
 use crate::replica::{
     CommunityEdit, ConsultAnswer, ConsultFollowUp, ConsultOutcome, EventCancel, EventEdit, Export,
     NewPerson, NewRsvp, OccurrenceRecord, PersonEdit, parse_id,
@@ -84,15 +85,24 @@ pub fn feeds() -> Router<ApiState> {
         .route("/events/{id}/calendar.ics", get(event_ics))
 }
 
+/// Runs a write that takes the path's id and the request body on the blocking pool, and answers
+/// with the written document's view.
+async fn write_view<I: Send + 'static>(
+    s: ApiState,
+    id: String,
+    input: I,
+    write: fn(&Replica, &str, I) -> crate::replica::Result<crate::store::DocEntry>,
+) -> ApiResult {
+    let r = s.replica.clone();
+    Ok(Json(blocking(move || write(&r, &id, input)).await?.view))
+}
+
 pub async fn edit_community(
     State(s): State<ApiState>,
     Path(id): Path<String>,
     ApiJson(edit): ApiJson<CommunityEdit>,
 ) -> ApiResult {
-    let r = s.replica.clone();
-    Ok(Json(
-        blocking(move || r.edit_community(&id, edit)).await?.view,
-    ))
+    write_view(s, id, edit, Replica::edit_community).await
 }
 
 async fn join_community(
@@ -226,10 +236,7 @@ async fn answer_consult(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ConsultAnswer>,
 ) -> ApiResult {
-    let r = s.replica.clone();
-    Ok(Json(
-        blocking(move || r.answer_consult(&id, input)).await?.view,
-    ))
+    write_view(s, id, input, Replica::answer_consult).await
 }
 
 async fn follow_up(
@@ -237,10 +244,7 @@ async fn follow_up(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ConsultFollowUp>,
 ) -> ApiResult {
-    let r = s.replica.clone();
-    Ok(Json(
-        blocking(move || r.set_follow_up(&id, input)).await?.view,
-    ))
+    write_view(s, id, input, Replica::set_follow_up).await
 }
 
 async fn record_outcome(
@@ -248,10 +252,7 @@ async fn record_outcome(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ConsultOutcome>,
 ) -> ApiResult {
-    let r = s.replica.clone();
-    Ok(Json(
-        blocking(move || r.record_outcome(&id, input)).await?.view,
-    ))
+    write_view(s, id, input, Replica::record_outcome).await
 }
 
 async fn close_consult(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
@@ -326,8 +327,7 @@ pub async fn edit_event(
     Path(id): Path<String>,
     ApiJson(edit): ApiJson<EventEdit>,
 ) -> ApiResult {
-    let r = s.replica.clone();
-    Ok(Json(blocking(move || r.edit_event(&id, edit)).await?.view))
+    write_view(s, id, edit, Replica::edit_event).await
 }
 
 async fn rsvp(
