@@ -512,3 +512,59 @@ fn an_export_is_plain_automerge_files_and_a_tampered_one_is_refused() -> anyhow:
     assert!(shown.contains("Safety plan template") && !shown.contains("Forged"));
     Ok(())
 }
+
+#[test]
+fn status_asks_what_happened_when_a_follow_up_is_due() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("node");
+    let _node = NodeProc::start(&data, "Harbour Child and Family")?;
+    copnet_ok(&data, &["federation", "create", "Coastal CoP network"])?;
+    let com = copnet_ok(&data, &["community", "create", "--name", "Family support"])?;
+    let status = copnet_ok(&data, &["status"])?;
+    assert!(!status.contains("to do"), "{status}");
+    let cst = copnet_ok(
+        &data,
+        &[
+            "consult",
+            "open",
+            "--community",
+            &com,
+            "--title",
+            "Kinship care",
+            "--question",
+            "How to involve the grandparents?",
+            "--situation",
+            "A sibling group is staying with extended family.",
+            "--follow-up",
+            "2020-01-31",
+        ],
+    )?;
+    copnet_ok(
+        &data,
+        &[
+            "consult",
+            "answer",
+            &cst,
+            "--summary",
+            "Meeting at home helped.",
+        ],
+    )?;
+    let status = copnet_ok(&data, &["status"])?;
+    assert!(
+        status.contains("1 of your consults is due a follow-up: what happened?"),
+        "{status}"
+    );
+    copnet_ok(
+        &data,
+        &[
+            "consult",
+            "outcome",
+            &cst,
+            "--text",
+            "The children stayed with family.",
+        ],
+    )?;
+    let status = copnet_ok(&data, &["status"])?;
+    assert!(!status.contains("due a follow-up"), "{status}");
+    Ok(())
+}

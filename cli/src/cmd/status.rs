@@ -11,7 +11,8 @@ pub struct Args {
 }
 
 pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
-    let v = Client::connect(data)?.get("/status").await?;
+    let client = Client::connect(data)?;
+    let v = client.get("/status").await?;
     if a.json {
         output::json(&v);
         return Ok(());
@@ -53,6 +54,37 @@ pub async fn run(data: &Path, a: Args) -> anyhow::Result<()> {
                 ("docs_behind", "DOCS BEHIND"),
                 ("node_id", "NODE"),
             ],
+        );
+    }
+    if v.get("federation").is_some_and(|f| !f.is_null()) {
+        to_do(&client, &output::field(&v, "node_id")).await?;
+    }
+    Ok(())
+}
+
+/// What is waiting for this organisation: its consults due a follow-up ("what happened?") and
+/// resources past their review date.
+async fn to_do(client: &Client, node: &str) -> anyhow::Result<()> {
+    let due = client.get("/consults?follow_up_due=true").await?;
+    let ours = due
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|c| c["creator"] == node).count());
+    let overdue = client
+        .get("/resources?overdue=true")
+        .await?
+        .as_array()
+        .map_or(0, Vec::len);
+    if ours > 0 {
+        println!(
+            "       to do: {ours} of your consults {} due a follow-up: what happened? (`copnet consult list --follow-up-due`, then `copnet consult outcome ID --text ...`)",
+            if ours == 1 { "is" } else { "are" }
+        );
+    }
+    if overdue > 0 {
+        println!(
+            "       to do: {overdue} resource{} past {} review date (`copnet resource list --overdue`)",
+            if overdue == 1 { " is" } else { "s are" },
+            if overdue == 1 { "its" } else { "their" }
         );
     }
     Ok(())
