@@ -60,6 +60,10 @@ impl Quasi {
                 re(
                     r"\((?:[MF],\x20*|then\x20+|aged?\x20+|now\x20+)?(?:[1-9]|1[0-9]|2[0-5])(?:\x20*(?:yo|y/o|yrs?))?(?:,\x20*(?:male|female|M|F|boy|girl|non-binary))?\)",
                 ),
+                // "he is 15", "the young person was 14", "she's 16": a person and a bare number.
+                re(&format!(
+                    r"(?i)(?-u:\b)(?:he|she|they|who|the\x20+young\x20+person|the\x20+yp|yp|the\x20+child|the\x20+boy|the\x20+girl|the\x20+teen|the\x20+teenager)(?:\x20+(?:is|was|are|were|turns)|'s|’s)\x20+(?:now\x20+|only\x20+|just\x20+)?{NUM}(?-u:\b)"
+                )),
             ],
             year_level: re(r"(?-u:\b)(?:Year|Yr|YEAR|Grade)\x20?[0-9]{1,2}(?-u:\b)"),
             grade_ordinal: re(
@@ -99,9 +103,12 @@ impl Quasi {
                     continue; // "Reasons (3)" is a count, "Mia (3)" an age
                 }
                 let after = text[m.end()..].trim_start().to_ascii_lowercase();
-                if ["months", "month", "weeks", "week", "days", "mths"]
-                    .iter()
-                    .any(|w| after.starts_with(w))
+                if [
+                    "months", "month", "weeks", "week", "days", "mths", "minutes", "minute",
+                    "mins", "hours", "hour", "hrs", "per", "%", "km", "kilo", "times",
+                ]
+                .iter()
+                .any(|w| after.starts_with(w))
                 {
                     continue;
                 }
