@@ -45,6 +45,14 @@ enum Command {
     /// Community events: calls, webinars, meetings
     #[command(subcommand)]
     Event(cmd::event::Command),
+    /// Value-creation stories: what taking part led to
+    #[command(subcommand)]
+    Story(cmd::story::Command),
+    /// Check-ins and surveys: short instruments whose responses stay on this node
+    #[command(subcommand)]
+    Survey(cmd::survey::Command),
+    /// The facilitator report of a community, as text, JSON or CSV
+    Report(cmd::report::Args),
     /// Search everything this node holds
     Search(cmd::search::Args),
     /// Write a community's documents to a directory, as automerge files with their signatures
@@ -80,6 +88,9 @@ fn main() -> ExitCode {
             Command::Resource(c) => cmd::resource::run(&data, c).await,
             Command::Consult(c) => cmd::consult::run(&data, c).await,
             Command::Event(c) => cmd::event::run(&data, c).await,
+            Command::Story(c) => cmd::story::run(&data, c).await,
+            Command::Survey(c) => cmd::survey::run(&data, c).await,
+            Command::Report(a) => cmd::report::run(&data, a).await,
             Command::Search(a) => cmd::search::run(&data, a).await,
             Command::Export(a) => cmd::export::export(&data, a).await,
             Command::Import(a) => cmd::export::import(&data, a).await,

@@ -63,6 +63,7 @@ pub struct Node {
     token: Arc<str>,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    surveys: JoinHandle<()>,
     network: crate::net::Network,
 }
 
@@ -153,6 +154,9 @@ impl Node {
         data.write_addr(&http)?;
 
         let (stop, mut stopped) = watch::channel(false);
+        let surveys = tokio::spawn(
+            publish_survey_results(replica.clone(), stop.subscribe()).instrument(span.clone()),
+        );
         let app = api::router(ApiState {
             replica: replica.clone(),
             net: network.handle().clone(),
@@ -179,6 +183,7 @@ impl Node {
             token,
             stop,
             server,
+            surveys,
             network,
         })
     }
@@ -211,6 +216,9 @@ impl Node {
             Ok(Err(e)) => tracing::warn!(error = %e, "API server stopped with an error"),
             Err(e) => tracing::warn!(error = %e, "API server task failed"),
         }
+        if let Err(e) = self.surveys.await {
+            tracing::warn!(error = %e, "survey results task failed");
+        }
         self.network.shutdown().await;
         let store = self.replica.store().clone();
         let _ = tokio::task::spawn_blocking(move || store.commit(Default::default())).await;
@@ -223,6 +231,44 @@ impl Node {
         wait_for_signal().await;
         tracing::info!("shutting down");
         self.shutdown().await;
+    }
+}
+
+/// How often closing days are looked at, besides every change to a survey.
+const SURVEY_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Publishes this node's aggregate of each survey once it has closed: when a survey document
+/// changes (here or by sync, e.g. its author closed it), and every few minutes for surveys whose
+/// closing day has ended.
+async fn publish_survey_results(replica: Arc<Replica>, mut stop: watch::Receiver<bool>) {
+    use crate::replica::ReplicaEvent;
+    use copnet_protocol::DocKind;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = replica.subscribe();
+    let mut tick = tokio::time::interval(SURVEY_CHECK_INTERVAL);
+    loop {
+        let which = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tick.tick() => None,
+            ev = events.recv() => match ev {
+                Ok(ReplicaEvent::DocChanged(id, _)) if id.kind() == DocKind::Survey => Some(id),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => None,
+                Err(RecvError::Closed) => return,
+            },
+        };
+        let r = replica.clone();
+        let done = tokio::task::spawn_blocking(move || match which {
+            Some(id) => r.publish_survey_results(&id).map(usize::from),
+            None => r.publish_due_survey_results(),
+        })
+        .await;
+        match done {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(surveys = n, "published survey results"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "survey results not published"),
+            Err(e) => tracing::warn!(error = %e, "survey results task failed"),
+        }
     }
 }
 

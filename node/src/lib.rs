@@ -19,6 +19,7 @@ pub mod join;
 pub mod net;
 pub mod occurrences;
 pub mod replica;
+pub mod report;
 pub mod search;
 pub mod session;
 pub mod store;

@@ -27,6 +27,10 @@ const COMMUNITY_INDEX: u8 = b'k';
 const AUTOMERGE_CACHE: u8 = b'a';
 const SYNC_STATE: u8 = b's';
 const ADDRESS_BOOK: u8 = b'p';
+/// Survey responses given on this node: never replicated (only aggregates are published).
+const RESPONSES: u8 = b'v';
+/// Who on this node has answered a survey, kept apart from the answers themselves.
+const RESPONDENTS: u8 = b'w';
 
 /// Layout version of this store; bumped when keys or values change shape.
 pub const STORE_FORMAT: u32 = 1;
@@ -135,6 +139,22 @@ impl WriteBatch {
         self.put(
             key(ADDRESS_BOOK, peer.as_bytes()),
             serde_json::to_vec(addrs).expect("strings encode"),
+        );
+    }
+
+    /// One survey response given here, under a random id so it is not tied to the respondent.
+    pub fn put_response(&mut self, survey: &DocId, response: &[u8; 8], answers: &[u8]) {
+        self.put(
+            key2(RESPONSES, &survey.to_key(), response),
+            answers.to_vec(),
+        );
+    }
+
+    /// Records that `person` has answered `survey`.
+    pub fn put_respondent(&mut self, survey: &DocId, person: &str) {
+        self.put(
+            key2(RESPONDENTS, &survey.to_key(), person.as_bytes()),
+            vec![],
         );
     }
 
@@ -385,7 +405,15 @@ impl Store {
 
     /// Deletes every document, change and sync state (`federation leave --purge`).
     pub fn purge_content(&self) -> Result<(), StoreError> {
-        self.remove_prefixes(&[CHANGES, DOCS, COMMUNITY_INDEX, AUTOMERGE_CACHE, SYNC_STATE])
+        self.remove_prefixes(&[
+            CHANGES,
+            DOCS,
+            COMMUNITY_INDEX,
+            AUTOMERGE_CACHE,
+            SYNC_STATE,
+            RESPONSES,
+            RESPONDENTS,
+        ])
     }
 
     /// Removes every key under `prefixes` in one batch, durably.
@@ -433,6 +461,20 @@ impl Store {
                 DocId::from_key(&k[1 + DOC_KEY_LEN..]).map_err(|e| corrupt(&k, e))
             })
             .collect()
+    }
+
+    /// The responses given on this node to `survey`, as stored.
+    pub fn responses(&self, survey: &DocId) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.data
+            .scan_prefix(key(RESPONSES, &survey.to_key()))
+            .map(|kv| Ok(kv?.1.to_vec()))
+            .collect()
+    }
+
+    pub fn has_responded(&self, survey: &DocId, person: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .data
+            .contains_key(key2(RESPONDENTS, &survey.to_key(), person.as_bytes()))?)
     }
 
     pub fn doc_count(&self) -> usize {

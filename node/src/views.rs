@@ -5,7 +5,7 @@
 
 use autosurgeon::{HydrateError, ReadDoc, hydrate};
 use copnet_protocol::DocKind;
-use copnet_protocol::docs::{Community, Consult, Event, Header, Level, Resource};
+use copnet_protocol::docs::{Community, Consult, Event, Header, Level, Resource, Story, Survey};
 use serde_json::{Map, Value, json};
 
 pub fn rfc3339(ms: i64) -> String {
@@ -50,6 +50,7 @@ impl Render for Community {
         m.insert("outcomes".into(), json!(self.outcomes));
         m.insert("stakeholders".into(), json!(self.stakeholders));
         m.insert("topics".into(), json!(self.topics));
+        m.insert("rhythm".into(), json!(self.rhythm));
         m.insert(
             "privacy_terms".into(),
             json!(self.privacy_terms.values().collect::<Vec<_>>()),
@@ -69,6 +70,7 @@ impl Render for Community {
                     "level": p.level,
                     "expertise": p.expertise,
                     "steward": p.steward,
+                    "groups": p.groups,
                     "joined_at": rfc3339(p.joined_at_ms),
                     "left_at": p.left_at_ms.map(rfc3339),
                 })
@@ -126,6 +128,7 @@ impl Render for Resource {
         m.insert("licence".into(), json!(self.licence));
         m.insert("adapted_from".into(), json!(self.adapted_from));
         m.insert("attachment".into(), json!(self.attachment));
+        m.insert("added_by".into(), json!(self.added_by));
         Value::Object(m)
     }
 }
@@ -146,6 +149,7 @@ impl Render for Consult {
         m.insert("assessment".into(), json!(self.assessment));
         m.insert("request".into(), json!(self.request));
         m.insert("status".into(), json!(self.status));
+        m.insert("presenter".into(), json!(self.presenter));
         m.insert("presenter_summary".into(), json!(self.presenter_summary));
         m.insert("follow_up_on".into(), json!(self.follow_up_on));
         m.insert("outcome".into(), json!(self.outcome));
@@ -177,6 +181,7 @@ impl Render for Consult {
                 json!({
                     "id": r.id,
                     "author": r.author,
+                    "person": r.person,
                     "kind": r.kind,
                     "text": r.text,
                     "created_at": rfc3339(r.created_at_ms),
@@ -240,6 +245,58 @@ impl Render for Event {
     }
 }
 
+impl Render for Story {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn updated_at_ms(&self) -> i64 {
+        self.updated_at_ms
+    }
+    fn view(&self) -> Value {
+        let mut m = base(&self.header, self.updated_at_ms);
+        m.insert("title".into(), json!(self.title));
+        m.insert("text".into(), json!(self.text));
+        m.insert("cycle".into(), json!(self.cycle));
+        m.insert("links".into(), json!(self.links));
+        m.insert("person".into(), json!(self.person));
+        m.insert(
+            "attestation".into(),
+            json!(self.attestation.as_ref().map(|a| json!({
+                "statement": a.statement,
+                "by": a.by,
+                "flagged": a.flagged,
+                "at": rfc3339(a.at_ms),
+            }))),
+        );
+        Value::Object(m)
+    }
+}
+
+impl Render for Survey {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn updated_at_ms(&self) -> i64 {
+        self.updated_at_ms
+    }
+    fn view(&self) -> Value {
+        let mut m = base(&self.header, self.updated_at_ms);
+        m.insert("title".into(), json!(self.title));
+        m.insert("intro".into(), json!(self.intro));
+        m.insert("phase".into(), json!(self.phase));
+        m.insert("questions".into(), json!(self.questions));
+        m.insert("event".into(), json!(self.event));
+        m.insert("occurrence".into(), json!(self.occurrence));
+        m.insert("period_from".into(), json!(self.period_from));
+        m.insert("period_to".into(), json!(self.period_to));
+        m.insert("baseline".into(), json!(self.baseline));
+        m.insert("closes_on".into(), json!(self.closes_on));
+        m.insert("closed_at".into(), json!(self.closed_at_ms.map(rfc3339)));
+        m.insert("nodes_reporting".into(), json!(self.results.len()));
+        Value::Object(m)
+    }
+}
+
 /// A rendered document: its header, last update and API view.
 pub struct Rendered {
     pub header: Header,
@@ -278,6 +335,8 @@ pub fn render<D: ReadDoc>(kind: DocKind, doc: &D) -> Result<Rendered, HydrateErr
         DocKind::Resource => Rendered::of(&hydrate::<_, Resource>(doc)?),
         DocKind::Consult => Rendered::of(&hydrate::<_, Consult>(doc)?),
         DocKind::Event => Rendered::of(&hydrate::<_, Event>(doc)?),
+        DocKind::Story => Rendered::of(&hydrate::<_, Story>(doc)?),
+        DocKind::Survey => Rendered::of(&hydrate::<_, Survey>(doc)?),
     })
 }
 
@@ -319,6 +378,19 @@ const NOT_TEXT: &[&str] = &[
     "rsvps",
     "attendance",
     "flagged",
+    "cycle",
+    "links",
+    "phase",
+    "closes_on",
+    "period_from",
+    "period_to",
+    "baseline",
+    "event",
+    "nodes_reporting",
+    "presenter",
+    "added_by",
+    "groups",
+    "rhythm",
     "title",
     "name",
     "topics",

@@ -193,10 +193,21 @@ pub enum DocKind {
     Resource,
     Consult,
     Event,
+    /// A value-creation story.
+    Story,
+    /// A check-in or survey instrument.
+    Survey,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 4] = [Self::Community, Self::Resource, Self::Consult, Self::Event];
+    pub const ALL: [DocKind; 6] = [
+        Self::Community,
+        Self::Resource,
+        Self::Consult,
+        Self::Event,
+        Self::Story,
+        Self::Survey,
+    ];
 
     /// The word used in the API, the CLI and document headers.
     pub fn as_str(self) -> &'static str {
@@ -205,6 +216,8 @@ impl DocKind {
             Self::Resource => "resource",
             Self::Consult => "consult",
             Self::Event => "event",
+            Self::Story => "story",
+            Self::Survey => "survey",
         }
     }
 
@@ -215,6 +228,8 @@ impl DocKind {
             Self::Resource => "res",
             Self::Consult => "cst",
             Self::Event => "evt",
+            Self::Story => "sty",
+            Self::Survey => "svy",
         }
     }
 
@@ -225,6 +240,8 @@ impl DocKind {
             Self::Resource => 2,
             Self::Consult => 3,
             Self::Event => 4,
+            Self::Story => 5,
+            Self::Survey => 6,
         }
     }
 
@@ -249,13 +266,13 @@ impl FromStr for DocKind {
                 invalid(
                     "document kind",
                     s,
-                    "expected community, resource, consult or event",
+                    "expected community, resource, consult, event, story or survey",
                 )
             })
     }
 }
 
-/// One document: its kind and 16 random bytes, shown as `res_…`, `cst_…`, `evt_…` or `com_…`.
+/// One document: its kind and 16 random bytes, shown as `com_…`, `res_…`, `cst_…`, `evt_…`, `sty_…` or `svy_…`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DocId {
     kind: DocKind,

@@ -32,6 +32,10 @@ pub struct Charter {
     /// A topic (repeat)
     #[arg(long = "topic")]
     topics: Vec<String>,
+    /// How often it means to meet: weekly, fortnightly, monthly or quarterly (the report checks
+    /// each beat); on edit, an empty string removes it
+    #[arg(long)]
+    rhythm: Option<String>,
 }
 
 impl Charter {
@@ -41,6 +45,7 @@ impl Charter {
             ("purpose", self.purpose),
             ("practice_focus", self.practice_focus),
             ("audience", self.audience),
+            ("rhythm", self.rhythm),
         ] {
             if let Some(v) = v {
                 m.insert(k.into(), json!(v));
@@ -102,6 +107,9 @@ pub enum Command {
         /// The person looks after the community (facilitator, coordinator)
         #[arg(long)]
         steward: bool,
+        /// A stakeholder group the person speaks for, e.g. "schools" (repeat)
+        #[arg(long = "group")]
+        groups: Vec<String>,
     },
     /// Change a person's level, expertise or steward role, or record that they left
     Person {
@@ -114,6 +122,9 @@ pub enum Command {
         expertise: Vec<String>,
         #[arg(long)]
         steward: Option<bool>,
+        /// Replaces the stakeholder groups they speak for (repeat)
+        #[arg(long = "group")]
+        groups: Vec<String>,
         /// Record that the person left the community
         #[arg(long, conflicts_with = "rejoin")]
         leave: bool,
@@ -153,6 +164,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Each member's declared and observed level, from activity over the last 90 days. For your
+    /// facilitators only: never replicated, never in the report
+    Participation {
+        id: String,
+        /// End of the observation window, YYYY-MM-DD [default: now]
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn show(v: &Value) {
@@ -169,6 +190,7 @@ fn show(v: &Value) {
             ("outcomes", "outcomes"),
             ("stakeholders", "stakeholders"),
             ("topics", "topics"),
+            ("rhythm", "rhythm"),
             ("privacy_terms", "privacy terms"),
             ("small_places", "small places"),
             ("creator_org", "created by"),
@@ -287,11 +309,12 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             level,
             expertise,
             steward,
+            groups,
         } => {
             let v = client
                 .post(
                     &format!("/communities/{}/people", segment(&id)),
-                    &json!({ "name": name, "level": level, "expertise": expertise, "steward": steward }),
+                    &json!({ "name": name, "level": level, "expertise": expertise, "steward": steward, "groups": groups }),
                 )
                 .await?;
             println!("{}", output::field(&v, "person"));
@@ -303,6 +326,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             level,
             expertise,
             steward,
+            groups,
             leave,
             rejoin,
         } => {
@@ -315,6 +339,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             }
             if let Some(s) = steward {
                 m.insert("steward".into(), json!(s));
+            }
+            if !groups.is_empty() {
+                m.insert("groups".into(), json!(groups));
             }
             if leave || rejoin {
                 m.insert("left".into(), json!(leave));
@@ -385,6 +412,54 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 json,
             )
             .await
+        }
+        Command::Participation { id, at, json } => {
+            let mut p = format!("/communities/{}/participation", segment(&id));
+            if let Some(at) = at {
+                p.push_str(&format!("?at={}", crate::client::query_value(&at)));
+            }
+            let v = client.get(&p).await?;
+            if json {
+                output::json(&v);
+                return Ok(());
+            }
+            println!(
+                "{} to {}; {} meetings held. {}",
+                output::field(&v, "window_from"),
+                output::field(&v, "window_to"),
+                output::field(&v, "meetings_held"),
+                output::field(&v, "notice")
+            );
+            let rows: Vec<Value> = v["people"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut p| {
+                    let moved = match (p["observed_before"].as_str(), p["observed"].as_str()) {
+                        (Some(b), Some(n)) if b != n => format!("{b} → {n}"),
+                        (None, _) => "new".into(),
+                        _ => String::new(),
+                    };
+                    p["moved"] = json!(moved);
+                    p
+                })
+                .collect();
+            output::table(
+                &Value::Array(rows),
+                &[
+                    ("name", "NAME"),
+                    ("organisation", "ORGANISATION"),
+                    ("declared", "DECLARED"),
+                    ("observed", "OBSERVED"),
+                    ("moved", "MOVED"),
+                    ("contributions", "CONTRIBUTED"),
+                    ("attended", "ATTENDED"),
+                    ("rsvps", "RSVPS"),
+                ],
+            );
+            println!("\n{}", output::field(&v, "rule"));
+            Ok(())
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum Command {
         /// "de-identified; the family could not recognise this"
         #[arg(long)]
         attest: Option<String>,
+        /// Who of your organisation presents (person id or name)
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
     },
     /// Reply to a consult
     Reply {
@@ -50,6 +53,9 @@ pub enum Command {
         kind: Option<String>,
         #[arg(long)]
         attest: Option<String>,
+        /// Who of your organisation replies (person id or name)
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
     },
     /// As presenter: summarise what helped; the consult becomes answered
     Answer {
@@ -194,6 +200,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             audience,
             follow_up,
             attest,
+            person,
         } => {
             let mut m = Map::new();
             m.insert("community".into(), json!(community));
@@ -206,6 +213,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 ("request", request),
                 ("audience", audience),
                 ("follow_up_on", follow_up),
+                ("person", person),
             ] {
                 if let Some(v) = v {
                     m.insert(k.into(), json!(v));
@@ -219,11 +227,15 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             text,
             kind,
             attest,
+            person,
         } => {
             let mut m = Map::new();
             m.insert("text".into(), json!(text));
             if let Some(k) = kind {
                 m.insert("kind".into(), json!(k));
+            }
+            if let Some(p) = person {
+                m.insert("person".into(), json!(p));
             }
             let v = client
                 .post(&path(&id, "/replies"), &with_attest(m, attest))

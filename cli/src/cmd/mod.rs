@@ -5,9 +5,12 @@ pub mod event;
 pub mod export;
 pub mod federation;
 pub mod init;
+pub mod report;
 pub mod resource;
 pub mod search;
 pub mod status;
+pub mod story;
+pub mod survey;
 pub mod up;
 
 use crate::client::Client;

@@ -74,6 +74,9 @@ pub enum Command {
         /// Attach this file (up to 4 MiB)
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Who of your organisation adds it (person id or name), so it counts in participation
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
     },
     /// List resources
     List {
@@ -239,6 +242,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             topics,
             audience,
             file,
+            person,
         } => {
             if let Some(f) = &file
                 && !f.is_file()
@@ -252,6 +256,9 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             m.insert("topics".into(), json!(topics));
             if let Some(a) = audience {
                 m.insert("audience".into(), json!(a));
+            }
+            if let Some(p) = person {
+                m.insert("person".into(), json!(p));
             }
             details.fields(&mut m);
             let v = client.post("/resources", &Value::Object(m)).await?;

@@ -6,6 +6,7 @@
 
 mod error;
 mod extract;
+mod facilitation;
 mod repertoire;
 mod routes;
 

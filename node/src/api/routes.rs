@@ -24,6 +24,7 @@ pub fn public() -> Router<ApiState> {
 
 pub fn authed() -> Router<ApiState> {
     super::repertoire::authed()
+        .merge(super::facilitation::authed())
         .route("/status", get(status))
         .route("/federation", get(federation).post(create_federation))
         .route("/federation/invites", post(create_invite))

@@ -25,11 +25,16 @@ use copnet_protocol::{
 use serde::{Deserialize, Serialize};
 
 mod archive;
+mod facilitation;
 mod federation;
 mod repertoire;
 mod sync;
 
 pub use archive::{EXPORT_FORMAT, Export, ExportedDoc, ExportedSignature, ImportReport};
+pub use facilitation::{
+    DEFAULT_SURVEY_DAYS, MAX_OPTIONS, MAX_STORY_LINKS, NewQuestion, NewStory, NewSurvey,
+    SurveyResponse,
+};
 pub use federation::{MAX_INVITE_TTL_MS, RemovalStatus};
 
 pub use repertoire::*;

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use automerge::{ObjType, ReadDoc, transaction::Transactable};
 use copnet_protocol::docs::{
     ATTACHMENT_CHUNK_BYTES, Attachment, Attendance, Attestation, Audience, Community, Consult,
-    ConsultStatus, Event, EventKind, FILES_KEY, Level, MAX_ATTACHMENT_BYTES, Person, Reply,
-    ReplyKind, Resource, ResourceKind, Rsvp, RsvpStatus, occurrence_key,
+    ConsultStatus, Event, EventKind, FILES_KEY, Level, LevelChange, MAX_ATTACHMENT_BYTES, Person,
+    Reply, ReplyKind, Resource, ResourceKind, Rhythm, Rsvp, RsvpStatus, occurrence_key,
 };
 use copnet_protocol::{DocId, DocKind, NodeId};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,9 @@ pub struct NewCommunity {
     pub stakeholders: Vec<String>,
     #[serde(default)]
     pub topics: Vec<String>,
+    /// `weekly`, `fortnightly`, `monthly` or `quarterly`.
+    #[serde(default)]
+    pub rhythm: Option<String>,
 }
 
 /// Charter fields to change; absent fields stay as they are.
@@ -87,6 +90,9 @@ pub struct CommunityEdit {
     pub stakeholders: Option<Vec<String>>,
     #[serde(default)]
     pub topics: Option<Vec<String>>,
+    /// `weekly`, `fortnightly`, `monthly` or `quarterly`; `""` clears it.
+    #[serde(default)]
+    pub rhythm: Option<String>,
     /// Words the de-identification gate flags in this community's consults.
     #[serde(default)]
     pub privacy_terms: Option<Vec<String>>,
@@ -105,6 +111,9 @@ pub struct NewPerson {
     pub expertise: Vec<String>,
     #[serde(default)]
     pub steward: bool,
+    /// Stakeholder groups the person speaks for.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -116,6 +125,8 @@ pub struct PersonEdit {
     pub expertise: Option<Vec<String>>,
     #[serde(default)]
     pub steward: Option<bool>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
     /// `true` records that the person left the community; `false` brings them back.
     #[serde(default)]
     pub left: Option<bool>,
@@ -149,6 +160,9 @@ pub struct NewResource {
     pub licence: Option<String>,
     #[serde(default)]
     pub adapted_from: Option<String>,
+    /// The person of this organisation who adds it: a person id or name.
+    #[serde(default)]
+    pub person: Option<String>,
 }
 
 /// Fields to change on a resource; absent fields stay as they are. `url: ""` removes the link,
@@ -201,6 +215,9 @@ pub struct NewConsult {
     /// The author's statement that text the gate flagged is de-identified.
     #[serde(default)]
     pub attest: Option<String>,
+    /// The person of this organisation presenting the case: a person id or name.
+    #[serde(default)]
+    pub person: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -212,6 +229,9 @@ pub struct NewReply {
     pub kind: Option<String>,
     #[serde(default)]
     pub attest: Option<String>,
+    /// The person of this organisation replying: a person id or name.
+    #[serde(default)]
+    pub person: Option<String>,
 }
 
 /// The presenter's summary of what helped: moves the consult to `answered`.
@@ -388,6 +408,10 @@ fn clearable<T>(
     }
 }
 
+fn rhythm(s: &str) -> Result<Rhythm, InputError> {
+    s.trim().parse().map_err(InputError)
+}
+
 fn date_string(field: &str, s: &str) -> Result<String, InputError> {
     Ok(validate::date(field, s)?.format("%Y-%m-%d").to_string())
 }
@@ -421,6 +445,7 @@ impl Replica {
         let outcomes = lines("outcome", &input.outcomes)?;
         let stakeholders = lines("stakeholder group", &input.stakeholders)?;
         let topics = validate::topics(&input.topics)?;
+        let rhythm = input.rhythm.as_deref().map(rhythm).transpose()?;
         let fed = self.writable()?;
         let id = DocId::random(DocKind::Community);
         let header = self.header(id, fed, id, Audience::Federation);
@@ -438,6 +463,7 @@ impl Replica {
                 outcomes,
                 stakeholders,
                 topics,
+                rhythm,
                 people: Default::default(),
                 privacy_terms: Default::default(),
                 small_places: Default::default(),
@@ -466,6 +492,7 @@ impl Replica {
         let outcomes = list("outcome", &edit.outcomes)?;
         let stakeholders = list("stakeholder group", &edit.stakeholders)?;
         let topics = edit.topics.as_deref().map(validate::topics).transpose()?;
+        let new_rhythm = clearable(edit.rhythm.as_deref(), rhythm)?;
         let terms = |f: &str, l: &Option<Vec<String>>| {
             l.as_deref()
                 .map(|l| {
@@ -489,6 +516,7 @@ impl Replica {
             && outcomes.is_none()
             && stakeholders.is_none()
             && topics.is_none()
+            && new_rhythm.is_none()
             && privacy_terms.is_none()
             && small_places.is_none();
         if nothing_given {
@@ -506,6 +534,7 @@ impl Replica {
             set(&mut c.outcomes, outcomes, &mut changed);
             set(&mut c.stakeholders, stakeholders, &mut changed);
             set(&mut c.topics, topics, &mut changed);
+            set(&mut c.rhythm, new_rhythm, &mut changed);
             set(&mut c.privacy_terms, privacy_terms, &mut changed);
             set(&mut c.small_places, small_places, &mut changed);
             if changed {
@@ -525,6 +554,7 @@ impl Replica {
             Some(l) => l.trim().parse().map_err(InputError)?,
         };
         let expertise = validate::topics(&input.expertise)?;
+        let groups = lines("stakeholder group", &input.groups)?;
         self.require(&id)?;
         let node = self.node_id;
         let person = new_person_id();
@@ -552,6 +582,8 @@ impl Replica {
                     steward: input.steward,
                     joined_at_ms: now,
                     left_at_ms: None,
+                    groups,
+                    level_history: vec![LevelChange { level, at_ms: now }],
                 },
             );
             c.updated_at_ms = now;
@@ -573,7 +605,17 @@ impl Replica {
             .as_deref()
             .map(validate::topics)
             .transpose()?;
-        if level.is_none() && expertise.is_none() && edit.steward.is_none() && edit.left.is_none() {
+        let groups = edit
+            .groups
+            .as_deref()
+            .map(|g| lines("stakeholder group", g))
+            .transpose()?;
+        if level.is_none()
+            && expertise.is_none()
+            && groups.is_none()
+            && edit.steward.is_none()
+            && edit.left.is_none()
+        {
             return Err(nothing_to_change());
         }
         self.require(&id)?;
@@ -592,10 +634,25 @@ impl Replica {
                 )));
             }
             let mut changed = false;
-            set(&mut p.level, level, &mut changed);
-            set(&mut p.expertise, expertise, &mut changed);
-            set(&mut p.steward, edit.steward, &mut changed);
             let now = now_ms();
+            if let Some(level) = level
+                && level != p.level
+            {
+                if p.level_history.is_empty() {
+                    // A person recorded before levels had a history: their first level counts
+                    // from when they joined.
+                    p.level_history.push(LevelChange {
+                        level: p.level,
+                        at_ms: p.joined_at_ms,
+                    });
+                }
+                p.level_history.push(LevelChange { level, at_ms: now });
+                p.level = level;
+                changed = true;
+            }
+            set(&mut p.expertise, expertise, &mut changed);
+            set(&mut p.groups, groups, &mut changed);
+            set(&mut p.steward, edit.steward, &mut changed);
             match edit.left {
                 Some(true) if p.left_at_ms.is_none() => {
                     p.left_at_ms = Some(now);
@@ -617,7 +674,48 @@ impl Replica {
         })
     }
 
-    fn community(&self, id: &DocId) -> Result<Community> {
+    /// Resolves who, of this organisation's current people in `community`, a post is from: a
+    /// person id or a name (any case). `None` leaves the post attributed to the organisation.
+    pub(crate) fn own_person(
+        &self,
+        community: &DocId,
+        who: Option<&str>,
+    ) -> Result<Option<String>> {
+        let Some(who) = who.map(str::trim).filter(|w| !w.is_empty()) else {
+            return Ok(None);
+        };
+        let c = self.community(community)?;
+        let ours = |p: &Person| p.node == self.node_id && p.left_at_ms.is_none();
+        if let Some(p) = c.people.get(who) {
+            return if ours(p) {
+                Ok(Some(who.to_owned()))
+            } else {
+                Err(InputError(format!(
+                    "{who} is not a current member of this community from this organisation; a post can only be attributed to your own people"
+                ))
+                .into())
+            };
+        }
+        let matches: Vec<&String> = c
+            .people
+            .iter()
+            .filter(|(_, p)| ours(p) && p.name.eq_ignore_ascii_case(who))
+            .map(|(id, _)| id)
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(Some((*one).clone())),
+            [] => Err(InputError(format!(
+                "no one called {who:?} from this organisation is in the community; add them with `copnet community join {community} --name {who:?}` or give a person id"
+            ))
+            .into()),
+            _ => Err(InputError(format!(
+                "more than one person from this organisation is called {who:?}; give a person id instead"
+            ))
+            .into()),
+        }
+    }
+
+    pub(crate) fn community(&self, id: &DocId) -> Result<Community> {
         let doc = self.load(id)?;
         autosurgeon::hydrate(&doc).map_err(|e| ReplicaError::Damaged {
             id: *id,
@@ -647,6 +745,7 @@ impl Replica {
         let adapted_from = long("adapted from", &input.adapted_from, MAX_SHORT_TEXT)?;
         let fed = self.writable()?;
         let community = self.require_community(&input.community)?;
+        let added_by = self.own_person(&community, input.person.as_deref())?;
         let id = DocId::random(DocKind::Resource);
         let header = self.header(id, fed, community, audience);
         let now = header.created_at_ms;
@@ -666,6 +765,7 @@ impl Replica {
                 licence,
                 adapted_from,
                 attachment: None,
+                added_by,
                 updated_at_ms: now,
             },
         )
@@ -907,7 +1007,7 @@ impl Replica {
     /// Runs the gate over `parts` (field, text) with the community's own terms. Passes with no
     /// attestation needed, passes with the author's attestation recorded, or refuses with the
     /// precise report.
-    fn screen(
+    pub(crate) fn screen(
         &self,
         community: &DocId,
         parts: &[(&str, &str)],
@@ -987,6 +1087,7 @@ impl Replica {
             ],
             input.attest.as_deref(),
         )?;
+        let presenter = self.own_person(&community, input.person.as_deref())?;
         let id = DocId::random(DocKind::Consult);
         let header = self.header(id, fed, community, audience);
         let now = header.created_at_ms;
@@ -1001,6 +1102,7 @@ impl Replica {
                 assessment,
                 request,
                 status: ConsultStatus::Open,
+                presenter,
                 replies: vec![],
                 presenter_summary: String::new(),
                 follow_up_on: Some(follow_up_on),
@@ -1029,6 +1131,7 @@ impl Replica {
         };
         let community = self.consult_community(&id)?;
         let attestation = self.screen(&community, &[("reply", &text)], input.attest.as_deref())?;
+        let person = self.own_person(&community, input.person.as_deref())?;
         let author = self.node_id;
         self.edit(id, |c: &mut Consult| {
             if c.status == ConsultStatus::Closed {
@@ -1044,6 +1147,7 @@ impl Replica {
             c.replies.push(Reply {
                 id: reply_id,
                 author,
+                person,
                 kind,
                 text,
                 created_at_ms: now,

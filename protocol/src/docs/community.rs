@@ -21,6 +21,23 @@ super::word_enum!(Level, "participation level", {
     Peripheral => "peripheral",
 });
 
+/// How often a community means to meet: its beat. The facilitator report checks each period of
+/// the rhythm for at least one held event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rhythm {
+    Weekly,
+    Fortnightly,
+    Monthly,
+    Quarterly,
+}
+
+super::word_enum!(Rhythm, "rhythm", {
+    Weekly => "weekly",
+    Fortnightly => "fortnightly",
+    Monthly => "monthly",
+    Quarterly => "quarterly",
+});
+
 /// One Community of Practice: its charter, the people in it, and its own privacy terms.
 ///
 /// Collections that several nodes add to at once are maps keyed by a fresh id (people) so that
@@ -48,6 +65,9 @@ pub struct Community {
     pub stakeholders: Vec<String>,
     #[autosurgeon(missing = "Default::default")]
     pub topics: Vec<String>,
+    /// How often the community means to meet.
+    #[autosurgeon(missing = "Default::default")]
+    pub rhythm: Option<Rhythm>,
     /// People, by person id.
     #[autosurgeon(missing = "Default::default")]
     pub people: BTreeMap<String, Person>,
@@ -76,4 +96,37 @@ pub struct Person {
     pub steward: bool,
     pub joined_at_ms: i64,
     pub left_at_ms: Option<i64>,
+    /// Stakeholder groups the person speaks for ("schools", "young people with lived
+    /// experience"), matched against the charter's `stakeholders` to ask who is missing.
+    #[autosurgeon(missing = "Default::default")]
+    pub groups: Vec<String>,
+    /// Every declared level, oldest first, so the report can show movement between levels.
+    /// Only the person's own node writes it.
+    #[autosurgeon(missing = "Default::default")]
+    pub level_history: Vec<LevelChange>,
+}
+
+/// A person's declared level from a moment on.
+#[derive(Clone, Debug, PartialEq, Eq, Hydrate, Reconcile, Serialize)]
+pub struct LevelChange {
+    pub level: Level,
+    pub at_ms: i64,
+}
+
+impl Person {
+    /// The level the person had declared at `at_ms` (their first level before any record).
+    pub fn level_at(&self, at_ms: i64) -> Level {
+        self.level_history
+            .iter()
+            .take_while(|c| c.at_ms <= at_ms)
+            .last()
+            .or(self.level_history.first())
+            .map(|c| c.level)
+            .unwrap_or(self.level)
+    }
+
+    /// Whether the person was in the community at `at_ms`.
+    pub fn member_at(&self, at_ms: i64) -> bool {
+        self.joined_at_ms <= at_ms && self.left_at_ms.is_none_or(|left| left > at_ms)
+    }
 }

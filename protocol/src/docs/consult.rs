@@ -52,6 +52,9 @@ pub struct Consult {
     #[autosurgeon(missing = "Default::default")]
     pub request: String,
     pub status: ConsultStatus,
+    /// The person (of the creating node) presenting the case, when named.
+    #[autosurgeon(missing = "Default::default")]
+    pub presenter: Option<String>,
     pub replies: Vec<Reply>,
     /// The presenter's summary of which ideas helped.
     #[autosurgeon(missing = "Default::default")]
@@ -79,6 +82,9 @@ pub struct Reply {
     #[key]
     pub id: String,
     pub author: NodeId,
+    /// The person (of the author node) who replied, when named.
+    #[autosurgeon(missing = "Default::default")]
+    pub person: Option<String>,
     #[autosurgeon(missing = "default_reply_kind")]
     pub kind: ReplyKind,
     pub text: String,

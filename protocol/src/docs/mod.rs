@@ -10,13 +10,20 @@ mod consult;
 mod event;
 mod header;
 mod resource;
+mod story;
+mod survey;
 
-pub use community::{Community, Level, Person};
+pub use community::{Community, Level, LevelChange, Person, Rhythm};
 pub use consult::{Attestation, Consult, ConsultStatus, Reply, ReplyKind};
 pub use event::{Attendance, Event, EventKind, Rsvp, RsvpStatus, occurrence_key};
 pub use header::{Audience, Header, SCHEMA_VERSION};
 pub use resource::{
     ATTACHMENT_CHUNK_BYTES, Attachment, FILES_KEY, MAX_ATTACHMENT_BYTES, Resource, ResourceKind,
+};
+pub use story::{Story, ValueCycle};
+pub use survey::{
+    MAX_QUESTIONS, MIN_QUESTIONS, NodeResults, Question, QuestionKind, QuestionResults, SCALE_MAX,
+    SCALE_MIN, SMALL_NUMBER, Survey, SurveyPhase, shown_count,
 };
 
 use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler, reconcile::NoKey};

@@ -62,6 +62,9 @@ pub struct Resource {
     pub adapted_from: String,
     #[autosurgeon(missing = "Default::default")]
     pub attachment: Option<Attachment>,
+    /// The person (of the creating node) who added it, when named.
+    #[autosurgeon(missing = "Default::default")]
+    pub added_by: Option<String>,
     pub updated_at_ms: i64,
 }
 

@@ -112,6 +112,7 @@ pub fn resource_change(
         licence: String::new(),
         adapted_from: String::new(),
         attachment: None,
+        added_by: None,
         updated_at_ms: 0,
     };
     let mut am =
