@@ -17,7 +17,7 @@ use copnet_protocol::wire::{
 };
 use copnet_protocol::{DocId, NodeId, Role};
 
-use crate::replica::{Replica, ReplicaError, may_read};
+use crate::replica::{Channel, Replica, ReplicaError, may_read};
 
 /// Documents synced per `Docs` request.
 pub const DOC_BATCH: usize = 64;
@@ -45,7 +45,7 @@ fn generate_within_budget(
         } else {
             MESSAGE_BUDGET.saturating_sub(used)
         };
-        match replica.sync_generate_within(peer, doc, budget)? {
+        match replica.sync_generate_within(peer, doc, Channel::Initiated, budget)? {
             Some(m) => {
                 used += m.message.as_ref().map_or(0, Vec::len) + m.signatures.len() * 96;
                 out.push(m);
@@ -304,7 +304,7 @@ pub async fn run(
             let applied = blocking(move || {
                 let mut applied = 0;
                 for m in replies {
-                    applied += r.sync_receive(&peer, m)?.applied;
+                    applied += r.sync_receive(&peer, Channel::Initiated, m)?.applied;
                 }
                 Ok(applied)
             })
@@ -485,7 +485,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
             let mut used = 0usize;
             for m in docs {
                 let doc = m.doc;
-                match replica.sync_receive(peer, m) {
+                match replica.sync_receive(peer, Channel::Answered, m) {
                     Ok(_) => {}
                     Err(ReplicaError::Forbidden(_)) => {
                         // Asked about a document it may not read: answer as if we had none.
@@ -508,7 +508,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
                 } else {
                     MESSAGE_BUDGET.saturating_sub(used)
                 };
-                match replica.sync_generate_within(peer, &doc, budget) {
+                match replica.sync_generate_within(peer, &doc, Channel::Answered, budget) {
                     Ok(Some(reply)) => {
                         used += reply.message.as_ref().map_or(0, Vec::len)
                             + reply.signatures.len() * 96;

@@ -158,7 +158,11 @@ impl NodeProc {
                 "/ip4/127.0.0.1/udp/0/quic-v1",
             ])
             .args(extra)
-            .env("RUST_LOG", "info")
+            // `COPNET_TEST_LOG=debug` to see every session in the nodes' logs.
+            .env(
+                "RUST_LOG",
+                std::env::var("COPNET_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env_remove("COPNET_DATA")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -229,7 +229,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
             other => panic!("{other:?}"),
         }
         let ask = rogue
-            .sync_generate(&a_id, &consult)
+            .sync_generate(&a_id, &consult, copnet_node::replica::Channel::Initiated)
             .unwrap_or(DocSyncMessage {
                 doc: consult,
                 message: None,

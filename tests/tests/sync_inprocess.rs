@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use automerge::AutoCommit;
 use copnet_node::replica::{
-    NewCommunity, NewConsult, NewFederation, NewResource, Replica, ResourceEdit,
+    Channel, NewCommunity, NewConsult, NewFederation, NewResource, Replica, ResourceEdit,
 };
 use copnet_node::session::{self, Link, LinkError};
 use copnet_node::store::Store;
@@ -344,14 +344,21 @@ async fn changes_citing_unknown_roster_ops_wait_and_apply_once_the_roster_arrive
     // A relays B's document to C without the roster step: B's change cites roster ops C lacks.
     let mut received = Default::default();
     for _ in 0..4 {
-        let msg = a.sync_generate(&c.node_id(), &res).unwrap();
-        let r = c.sync_receive(&a.node_id(), msg).unwrap();
+        let msg = a
+            .sync_generate(&c.node_id(), &res, Channel::Initiated)
+            .unwrap();
+        let r = c
+            .sync_receive(&a.node_id(), Channel::Answered, msg)
+            .unwrap();
         if !r.missing_roster.is_empty() {
             received = r;
             break;
         }
-        let back = c.sync_generate(&a.node_id(), &res).unwrap();
-        a.sync_receive(&c.node_id(), back).unwrap();
+        let back = c
+            .sync_generate(&a.node_id(), &res, Channel::Answered)
+            .unwrap();
+        a.sync_receive(&c.node_id(), Channel::Initiated, back)
+            .unwrap();
     }
     assert!(
         !received.missing_roster.is_empty(),

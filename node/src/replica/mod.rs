@@ -38,7 +38,7 @@ pub use facilitation::{
 pub use federation::{MAX_INVITE_TTL_MS, RemovalStatus};
 
 pub use repertoire::*;
-pub use sync::{Received, may_read};
+pub use sync::{Channel, Received, may_read};
 
 use crate::store::{DocEntry, Store, StoreError, StoredChange, Ticket, WriteBatch};
 use crate::validate::{self, InputError};
@@ -175,7 +175,7 @@ pub struct Replica {
     writer: Mutex<()>,
     collections: RwLock<Collections>,
     pending: Mutex<sync::Pending>,
-    sessions: Mutex<HashMap<(NodeId, DocId), automerge::sync::State>>,
+    sessions: Mutex<HashMap<(NodeId, DocId, sync::Channel), automerge::sync::State>>,
     /// Names the de-identification gate always flags: this organisation's clients and families,
     /// from `<data>/private-names.txt`. Never replicated.
     private_names: RwLock<Vec<String>>,
@@ -604,7 +604,7 @@ impl Replica {
         for (hash, change) in &changes {
             batch.put_change(&id, hash, change);
         }
-        batch.put_doc(&entry, doc.save());
+        batch.put_doc(&entry, sync::save(doc.document()));
         let ticket = self.store.apply(batch)?;
         self.index_entry(&entry);
         tracing::debug!(doc = %id, changes = changes.len(), "stored local changes");
@@ -670,7 +670,7 @@ impl Replica {
             }
             let entry = rendered.into_entry(&doc.get_heads());
             let mut batch = WriteBatch::new();
-            batch.put_doc(&entry, doc.save());
+            batch.put_doc(&entry, sync::save(doc.document()));
             self.store.commit(batch)?;
             self.index_entry(&entry);
             report.documents += 1;

@@ -41,6 +41,22 @@ pub(super) struct Pending {
     count: usize,
 }
 
+/// Which of the two conversations with a peer a sync message belongs to.
+///
+/// Both nodes start sessions (on connecting, on announcements, on a timer), so two sessions with
+/// the same peer can run at once, one started by each side. Automerge's sync protocol assumes one
+/// ordered conversation per sync state: sharing one state between the two lets a change arrive in
+/// one conversation before the change it depends on arrives in the other, and the receiver is left
+/// holding a change it cannot apply. Each conversation therefore has its own state; what the two
+/// have in common (the heads both sides are known to share) is persisted once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// A session this node started.
+    Initiated,
+    /// A session the peer started.
+    Answered,
+}
+
 /// What receiving a sync message did.
 #[derive(Debug, Default)]
 pub struct Received {
@@ -58,20 +74,61 @@ pub fn may_read(role: Role, audience: Audience) -> bool {
     }
 }
 
-/// The hashes of the changes in a sync message's chunks: a change chunk is one change, a document
-/// chunk is loaded into a scratch document and yields all of its changes.
-fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
+/// The first bytes of every automerge storage chunk.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// Chunk type of a saved document (the others are single changes, plain or compressed).
+const DOCUMENT_CHUNK: u8 = 0;
+
+/// Splits concatenated automerge storage chunks, each `magic (4) ‖ checksum (4) ‖ type (1) ‖
+/// uLEB128 length ‖ data`. A sync message entry holds either one saved document or, from peers
+/// that speak the second message version, several changes written back to back.
+fn split_chunks(mut bytes: &[u8]) -> std::result::Result<Vec<(u8, &[u8])>, String> {
     let mut out = Vec::new();
-    for chunk in msg.changes.iter() {
-        match Change::try_from(chunk) {
-            Ok(c) => out.push(c),
-            Err(_) => {
-                let scratch = Automerge::load(chunk).map_err(|e| format!("bad chunk: {e}"))?;
-                out.extend(scratch.get_changes(&[]));
+    while !bytes.is_empty() {
+        if bytes.len() < 10 || bytes[..4] != CHUNK_MAGIC {
+            return Err("not an automerge chunk".into());
+        }
+        let kind = bytes[8];
+        let (mut len, mut shift, mut at) = (0u64, 0u32, 9usize);
+        loop {
+            let b = *bytes.get(at).ok_or("chunk length cut short")?;
+            if shift > 56 {
+                return Err("chunk length out of range".into());
+            }
+            len |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            at += 1;
+            if b & 0x80 == 0 {
+                break;
             }
         }
-        if out.len() > MAX_CHANGES_PER_MESSAGE {
-            return Err("too many changes in one message".into());
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| at.checked_add(l))
+            .filter(|&e| e <= bytes.len())
+            .ok_or("chunk longer than the message")?;
+        out.push((kind, &bytes[..end]));
+        bytes = &bytes[end..];
+    }
+    Ok(out)
+}
+
+/// The changes a sync message carries: each entry of its change list is a saved document (all of
+/// its changes) or one or more change chunks.
+fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
+    let mut out = Vec::new();
+    for entry in msg.changes.iter() {
+        for (kind, chunk) in split_chunks(entry)? {
+            if kind == DOCUMENT_CHUNK {
+                let scratch =
+                    Automerge::load(chunk).map_err(|e| format!("bad document chunk: {e}"))?;
+                out.extend(scratch.get_changes(&[]));
+            } else {
+                out.push(Change::try_from(chunk).map_err(|e| format!("bad change chunk: {e}"))?);
+            }
+            if out.len() > MAX_CHANGES_PER_MESSAGE {
+                return Err("too many changes in one message".into());
+            }
         }
     }
     Ok(out)
@@ -242,9 +299,9 @@ impl Replica {
         }
     }
 
-    fn session(&self, peer: &NodeId, doc: &DocId, peer_role: Role) -> Result<State> {
+    fn session(&self, peer: &NodeId, doc: &DocId, ch: Channel, peer_role: Role) -> Result<State> {
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        let mut state = match sessions.get(&(*peer, *doc)) {
+        let mut state = match sessions.get(&(*peer, *doc, ch)) {
             Some(s) => s.clone(),
             None => match self.store.sync_state(peer, doc)? {
                 Some(bytes) => State::decode(&bytes).unwrap_or_default(),
@@ -256,26 +313,26 @@ impl Replica {
         Ok(state)
     }
 
-    fn keep_session(&self, peer: &NodeId, doc: &DocId, state: State) {
+    fn keep_session(&self, peer: &NodeId, doc: &DocId, ch: Channel, state: State) {
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         if sessions.len() >= MAX_SYNC_SESSIONS {
             sessions.clear();
         }
-        sessions.insert((*peer, *doc), state);
+        sessions.insert((*peer, *doc, ch), state);
     }
 
     /// Drops the in-memory sync sessions with `peer` (its connection closed); the persisted
     /// shared heads stay.
     pub fn forget_peer(&self, peer: &NodeId) {
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|(p, _), _| p != peer);
+        sessions.retain(|(p, _, _), _| p != peer);
     }
 
     /// The next automerge sync message for `doc` to `peer`, with a signature for every change it
     /// carries. A document `peer` may not read is never offered.
-    pub fn sync_generate(&self, peer: &NodeId, doc: &DocId) -> Result<DocSyncMessage> {
+    pub fn sync_generate(&self, peer: &NodeId, doc: &DocId, ch: Channel) -> Result<DocSyncMessage> {
         Ok(self
-            .sync_generate_within(peer, doc, usize::MAX)?
+            .sync_generate_within(peer, doc, ch, usize::MAX)?
             .expect("no budget to exceed"))
     }
 
@@ -286,6 +343,7 @@ impl Replica {
         &self,
         peer: &NodeId,
         doc: &DocId,
+        ch: Channel,
         budget: usize,
     ) -> Result<Option<DocSyncMessage>> {
         let role = self.peer_may_sync(peer)?;
@@ -300,17 +358,17 @@ impl Replica {
             return Ok(Some(empty));
         }
         let am = self.load_automerge(doc)?;
-        let mut state = self.session(peer, doc, role)?;
+        let mut state = self.session(peer, doc, ch, role)?;
         let message = am.generate_sync_message(&mut state);
         let Some(message) = message else {
-            self.keep_session(peer, doc, state);
+            self.keep_session(peer, doc, ch, state);
             return Ok(Some(empty));
         };
         let encoded = message.clone().encode();
         if encoded.len() > budget {
             return Ok(None);
         }
-        self.keep_session(peer, doc, state);
+        self.keep_session(peer, doc, ch, state);
         let mut signatures = Vec::new();
         for change in carried_changes(&message).map_err(ReplicaError::BadMessage)? {
             let hash = change.hash();
@@ -332,7 +390,12 @@ impl Replica {
 
     /// Receives one automerge sync message from `peer`: verify every carried change, then apply to
     /// a copy, check the document rule, store. One invalid change rejects the whole message.
-    pub fn sync_receive(&self, peer: &NodeId, incoming: DocSyncMessage) -> Result<Received> {
+    pub fn sync_receive(
+        &self,
+        peer: &NodeId,
+        ch: Channel,
+        incoming: DocSyncMessage,
+    ) -> Result<Received> {
         let role = self.peer_may_sync(peer)?;
         let doc = incoming.doc;
         let Some(bytes) = incoming.message else {
@@ -400,7 +463,7 @@ impl Replica {
         let (applied, applied_audience, ticket) = {
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let canonical = self.load_automerge(&doc)?;
-            let mut state = self.session(peer, &doc, role)?;
+            let mut state = self.session(peer, &doc, ch, role)?;
             let mut candidate = canonical.clone();
             candidate
                 .receive_sync_message(&mut state, message)
@@ -414,7 +477,7 @@ impl Replica {
                 .collect();
             let mut batch = WriteBatch::new();
             batch.put_sync_state(peer, &doc, state.encode());
-            self.keep_session(peer, &doc, state);
+            self.keep_session(peer, &doc, ch, state);
             if new.is_empty() {
                 (0, None, self.store.apply(batch)?)
             } else {
@@ -496,7 +559,7 @@ impl Replica {
                 },
             );
         }
-        batch.put_doc(entry, candidate.save());
+        batch.put_doc(entry, save(candidate));
         let ticket = self.store.apply(batch)?;
         self.index_entry(entry);
         Ok(ticket)
@@ -569,5 +632,69 @@ impl Replica {
             self.emit(ReplicaEvent::DocChanged(doc, ticket.1));
         }
         Ok(applied)
+    }
+}
+
+/// A document's bytes for the cache: never with changes whose dependencies are missing. Those
+/// were not stored as changes either; the peer sends them again once their dependencies are here.
+pub(super) fn save(doc: &Automerge) -> Vec<u8> {
+    doc.save_with_options(automerge::SaveOptions {
+        deflate: true,
+        retain_orphans: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{ReadDoc, transaction::Transactable};
+
+    fn doc_with_changes(n: usize) -> automerge::AutoCommit {
+        let mut doc = automerge::AutoCommit::new();
+        for i in 0..n {
+            doc.put(automerge::ROOT, format!("k{i}"), i as i64).unwrap();
+            doc.commit();
+        }
+        doc
+    }
+
+    #[test]
+    fn several_changes_written_back_to_back_are_all_read() {
+        let mut doc = doc_with_changes(3);
+        let changes = doc.get_changes(&[]);
+        let mut joined = Vec::new();
+        for c in &changes {
+            joined.extend_from_slice(c.raw_bytes());
+        }
+        let msg = Message {
+            heads: vec![],
+            need: vec![],
+            have: vec![],
+            changes: automerge::sync::ChunkList::from(vec![joined.clone()]),
+            version: automerge::sync::MessageVersion::V2,
+            flags: None,
+        };
+        let read = carried_changes(&msg).unwrap();
+        assert_eq!(
+            read.iter().map(Change::hash).collect::<Vec<_>>(),
+            changes.iter().map(Change::hash).collect::<Vec<_>>()
+        );
+        // A saved document is read whole.
+        let saved = doc.save();
+        assert_eq!(split_chunks(&saved).unwrap().len(), 1);
+        let loaded = automerge::Automerge::load(&saved).unwrap();
+        assert!(loaded.get(automerge::ROOT, "k2").unwrap().is_some());
+        // Cut short, or with trailing bytes: refused, never a panic.
+        assert!(split_chunks(&joined[..joined.len() - 1]).is_err());
+        let mut extra = joined.clone();
+        extra.push(0);
+        assert!(split_chunks(&extra).is_err());
+        assert!(
+            split_chunks(&[
+                0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xff, 0x01
+            ])
+            .is_err()
+        );
     }
 }

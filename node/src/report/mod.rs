@@ -204,17 +204,30 @@ fn activities(inp: &Inputs, occs: &[Occ], from: i64, to: i64) -> Vec<Activity> {
         .iter()
         .map(|o| ((o.event, o.name.as_str()), o.start_ms))
         .collect();
+    // Any node may record who attended; what a person did counts for their own organisation.
+    let org_of = |person: &str, recorder: NodeId| {
+        inp.community
+            .people
+            .get(person)
+            .map(|p| p.node)
+            .unwrap_or(recorder)
+    };
     for (i, e) in inp.events.iter().enumerate() {
         for r in e.rsvps.values() {
             if r.status != copnet_protocol::docs::RsvpStatus::Declined {
-                push(r.at_ms, r.node, Some(r.person.clone()), ActivityKind::Rsvp);
+                push(
+                    r.at_ms,
+                    org_of(&r.person, r.node),
+                    Some(r.person.clone()),
+                    ActivityKind::Rsvp,
+                );
             }
         }
         for a in e.attendance.values() {
             if let Some(start) = starts.get(&(i, a.occurrence.as_str())) {
                 push(
                     *start,
-                    a.node,
+                    org_of(&a.person, a.node),
                     Some(a.person.clone()),
                     ActivityKind::Attendance,
                 );
