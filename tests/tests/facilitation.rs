@@ -666,6 +666,10 @@ fn the_facilitator_report_matches_numbers_worked_out_by_hand() -> anyhow::Result
         txt.contains("WHO IS MISSING?") && txt.contains("schools: no one"),
         "{txt}"
     );
+    // The README's sample report is this one: `COPNET_SAMPLE_REPORT=FILE` writes it out.
+    if let Ok(path) = std::env::var("COPNET_SAMPLE_REPORT") {
+        std::fs::write(path, &txt)?;
+    }
 
     // Participation stays local and is per person.
     let p = harbour

@@ -1150,3 +1150,233 @@ pub fn period(since: Option<NaiveDate>, until: Option<NaiveDate>, now_ms: i64) -
 pub fn now() -> i64 {
     Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use copnet_protocol::docs::{
+        Audience, ConsultStatus, Header, LevelChange, Person, Reply, ReplyKind,
+    };
+    use copnet_protocol::{DocId, DocKind, FederationId, NodeKey};
+
+    const DAY: i64 = 86_400_000;
+    /// 2026-01-01T00:00Z.
+    const T0: i64 = 1_767_225_600_000;
+
+    fn day(n: i64) -> i64 {
+        T0 + n * DAY
+    }
+
+    fn header(kind: DocKind, community: DocId, creator: NodeId, at: i64) -> Header {
+        Header {
+            id: if kind == DocKind::Community {
+                community
+            } else {
+                DocId::random(kind)
+            },
+            kind,
+            federation: FederationId([7; 32]),
+            community,
+            audience: Audience::Federation,
+            creator,
+            schema_version: 1,
+            created_at_ms: at,
+        }
+    }
+
+    fn person(name: &str, node: NodeId, history: &[(Level, i64)], left: Option<i64>) -> Person {
+        Person {
+            name: name.into(),
+            node,
+            level: history.last().unwrap().0,
+            expertise: vec![],
+            steward: false,
+            joined_at_ms: history[0].1,
+            left_at_ms: left,
+            groups: vec![],
+            level_history: history
+                .iter()
+                .map(|(level, at_ms)| LevelChange {
+                    level: *level,
+                    at_ms: *at_ms,
+                })
+                .collect(),
+        }
+    }
+
+    fn consult(com: DocId, node: NodeId, by: &str, at: i64, replies: Vec<Reply>) -> Consult {
+        Consult {
+            header: header(DocKind::Consult, com, node, at),
+            title: "A case".into(),
+            question: "What helps?".into(),
+            situation: String::new(),
+            background: String::new(),
+            assessment: String::new(),
+            request: String::new(),
+            status: ConsultStatus::Open,
+            presenter: Some(by.into()),
+            replies,
+            presenter_summary: String::new(),
+            follow_up_on: None,
+            outcome: None,
+            answered_at_ms: None,
+            closed_at_ms: None,
+            attestations: BTreeMap::new(),
+            updated_at_ms: at,
+        }
+    }
+
+    fn reply(node: NodeId, by: &str, at: i64) -> Reply {
+        Reply {
+            id: format!("r{at}"),
+            author: node,
+            person: Some(by.into()),
+            kind: ReplyKind::Idea,
+            text: "An idea".into(),
+            created_at_ms: at,
+        }
+    }
+
+    /// Three people over 200 days: Ash is busy early and quiet later, Bo the other way round
+    /// (and declares core on day 100), Cy leaves on day 150.
+    fn inputs() -> Inputs {
+        let (a, b) = (NodeKey::generate().node_id(), NodeKey::generate().node_id());
+        let com = DocId::random(DocKind::Community);
+        let mut people = BTreeMap::new();
+        people.insert(
+            "per_ash".to_owned(),
+            person("Ash", a, &[(Level::Active, day(0))], None),
+        );
+        people.insert(
+            "per_bo".to_owned(),
+            person(
+                "Bo",
+                b,
+                &[(Level::Peripheral, day(0)), (Level::Core, day(100))],
+                None,
+            ),
+        );
+        people.insert(
+            "per_cy".to_owned(),
+            person("Cy", a, &[(Level::Peripheral, day(0))], Some(day(150))),
+        );
+        let community = Community {
+            header: header(DocKind::Community, com, a, day(0)),
+            name: "Test community".into(),
+            domain: String::new(),
+            purpose: String::new(),
+            practice_focus: String::new(),
+            audience: String::new(),
+            goals: vec![],
+            outcomes: vec![],
+            stakeholders: vec![],
+            topics: vec![],
+            rhythm: None,
+            people,
+            privacy_terms: BTreeMap::new(),
+            small_places: BTreeMap::new(),
+            updated_at_ms: day(0),
+        };
+        let consults = vec![
+            consult(
+                com,
+                a,
+                "per_ash",
+                day(10),
+                vec![reply(b, "per_bo", day(120))],
+            ),
+            consult(
+                com,
+                a,
+                "per_ash",
+                day(20),
+                vec![reply(b, "per_bo", day(130))],
+            ),
+            consult(
+                com,
+                a,
+                "per_ash",
+                day(30),
+                vec![reply(b, "per_bo", day(140))],
+            ),
+        ];
+        Inputs {
+            community,
+            resources: vec![],
+            consults,
+            events: vec![],
+            stories: vec![],
+            surveys: vec![],
+            organisations: [(a, "Agency A".to_owned()), (b, "Agency B".to_owned())].into(),
+        }
+    }
+
+    #[test]
+    fn observed_levels_and_movement_between_them() {
+        let inp = inputs();
+        let r = build(&inp, day(100), day(200));
+        // Members at the end: Ash and Bo (Cy left during the period).
+        assert_eq!(r.members.total, Count(2));
+        assert_eq!(r.members.left, Count(1));
+        // Ash: 3 consults in days 10-30 → core at day 100, nothing since → peripheral at day 200.
+        // Bo: 3 replies in days 120-140 → core at day 200, nothing before → peripheral at day 100.
+        let moves: Vec<(Level, Level, u64)> = r
+            .movement
+            .observed
+            .iter()
+            .map(|m| (m.from, m.to, m.people.0))
+            .collect();
+        assert_eq!(
+            moves,
+            vec![
+                (Level::Core, Level::Peripheral, 1),
+                (Level::Peripheral, Level::Core, 1)
+            ]
+        );
+        let declared: Vec<(Level, Level, u64)> = r
+            .movement
+            .declared
+            .iter()
+            .map(|m| (m.from, m.to, m.people.0))
+            .collect();
+        assert_eq!(declared, vec![(Level::Peripheral, Level::Core, 1)]);
+        // Only replies fall in the period; the consults they answer were opened before it.
+        assert_eq!(r.consults.opened, 0);
+        assert_eq!(r.consults.replies, Count(3));
+        assert_eq!(r.consults.replies_across_organisations, Count(3));
+        let p = participation(&inp, day(200));
+        let bo = p.people.iter().find(|x| x.person == "per_bo").unwrap();
+        assert_eq!(
+            (bo.declared, bo.observed, bo.observed_before),
+            (Level::Core, Level::Core, Some(Level::Peripheral))
+        );
+        assert!(
+            p.people.iter().all(|x| x.person != "per_cy"),
+            "people who left are not listed"
+        );
+        // Bo's replies count for Agency B, at Bo's declared level when written (core from day 100).
+        let b_row = r
+            .contributions
+            .by_organisation
+            .iter()
+            .find(|c| c.by == "Agency B")
+            .unwrap();
+        assert_eq!(b_row.counts.replies, Count(3));
+        let core = r
+            .contributions
+            .by_level
+            .iter()
+            .find(|c| c.by == "core")
+            .unwrap();
+        assert_eq!(core.counts.replies, Count(3));
+    }
+
+    #[test]
+    fn counts_under_five_never_show_as_numbers() {
+        let shown = |n| serde_json::to_value(Count(n)).unwrap();
+        assert_eq!(shown(0), serde_json::json!(0));
+        assert_eq!(shown(1), serde_json::json!("<5"));
+        assert_eq!(shown(4), serde_json::json!("<5"));
+        assert_eq!(shown(5), serde_json::json!(5));
+    }
+}
