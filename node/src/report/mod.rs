@@ -54,7 +54,8 @@ impl Serialize for Count {
 
 impl std::fmt::Display for Count {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&shown_count(self.0))
+        // `pad`, so that widths and alignment in format strings apply.
+        f.pad(&shown_count(self.0))
     }
 }
 

@@ -157,18 +157,18 @@ pub fn text(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "\nACTIVITY BY MONTH  consults replies resources stories rsvps attendance"
+        "\nACTIVITY BY MONTH           consults replies resources stories rsvps attendance"
     );
     for a in &r.activity.monthly {
         let _ = writeln!(
             o,
-            "  {:<17} {:>8} {:>7} {:>9} {:>7} {:>5} {:>10}",
+            "  {:<24} {:>8} {:>7} {:>9} {:>7} {:>5} {:>10}",
             a.period, a.consults, a.replies, a.resources, a.stories, a.rsvps, a.attendance
         );
     }
     let _ = writeln!(
         o,
-        "\nCONTRIBUTIONS      consults replies resources stories rsvps attendance"
+        "\nCONTRIBUTIONS               consults replies resources stories rsvps attendance"
     );
     for c in r
         .contributions
@@ -179,8 +179,8 @@ pub fn text(r: &Report) -> String {
         let a = &c.counts;
         let _ = writeln!(
             o,
-            "  {:<17} {:>8} {:>7} {:>9} {:>7} {:>5} {:>10}",
-            truncate(&c.by, 17),
+            "  {:<24} {:>8} {:>7} {:>9} {:>7} {:>5} {:>10}",
+            truncate(&c.by, 24),
             a.consults,
             a.replies,
             a.resources,
@@ -204,7 +204,11 @@ pub fn text(r: &Report) -> String {
         o,
         "  median time to first reply: {}",
         c.median_hours_to_first_reply
-            .map(|h| format!("{h} hours"))
+            .map(|h| if h < 1.0 {
+                "under an hour".to_owned()
+            } else {
+                format!("{h:.1} hours")
+            })
             .unwrap_or_else(|| "no replies yet".into())
     );
     let _ = writeln!(
@@ -269,6 +273,14 @@ pub fn text(r: &Report) -> String {
             s.title, s.phase, s.status, s.respondents, s.nodes_reporting
         );
         for q in &s.questions {
+            if q.kind == copnet_protocol::docs::QuestionKind::Text {
+                let _ = writeln!(
+                    o,
+                    "  {}  [{} answered in words, kept by each organisation]",
+                    q.text, q.answered
+                );
+                continue;
+            }
             let counts: Vec<String> = q
                 .counts
                 .iter()
@@ -293,11 +305,12 @@ pub fn text(r: &Report) -> String {
         }
     }
     let _ = writeln!(o, "\nVALUE-CREATION STORIES");
-    let cycles: Vec<String> = r
-        .stories
-        .by_cycle
+    let cycles: Vec<String> = copnet_protocol::docs::ValueCycle::ALL
         .iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|c| {
+            let n = r.stories.by_cycle.get(c.as_str()).copied().unwrap_or(0);
+            format!("{c} {n}")
+        })
         .collect();
     let _ = writeln!(o, "  {}", cycles.join(", "));
     for s in &r.stories.told {
