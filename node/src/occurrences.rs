@@ -37,6 +37,16 @@ pub struct Occurrence {
 }
 
 impl Timing {
+    /// The timing of `e`, re-checked: another node may have written the document.
+    pub fn of(e: &copnet_protocol::docs::Event) -> Checked<Self> {
+        Self::parse(
+            &e.start_local,
+            &e.tz,
+            e.duration_minutes,
+            e.rrule.as_deref(),
+        )
+    }
+
     pub fn parse(
         start_local: &str,
         tz: &str,

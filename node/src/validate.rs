@@ -274,6 +274,13 @@ pub fn date(field: &str, s: &str) -> Checked<chrono::NaiveDate> {
     })
 }
 
+/// The instant a calendar day begins, in UTC.
+pub fn day_start_ms(d: chrono::NaiveDate) -> i64 {
+    d.and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis()
+}
+
 /// An evidence rating: 1 (weak) to 5 (strong), or `not-rated`.
 pub fn evidence(s: &str) -> Checked<Option<u64>> {
     match s.trim().to_lowercase().as_str() {

@@ -120,7 +120,7 @@ async fn community_report(
             "format {format:?} is not one of json, csv, text"
         )));
     }
-    let (since, until) = report::period(since, until, report::now());
+    let (since, until) = report::period(since, until, crate::replica::now_ms());
     let r = s.replica.clone();
     let rep = blocking(move || r.report(&id, since, until)).await?;
     let body = |ct: &'static str, text: String| {
@@ -157,7 +157,7 @@ async fn participation(
 ) -> ApiResult {
     parse_id(&id, DocKind::Community).map_err(|e| ApiError::not_found(e.0))?;
     let at = day("at", q.at.as_deref())?;
-    let (_, at) = report::period(None, at, report::now());
+    let (_, at) = report::period(None, at, crate::replica::now_ms());
     let r = s.replica.clone();
     let p = blocking(move || r.participation(&id, at)).await?;
     Ok(Json(

@@ -384,10 +384,7 @@ async fn search(
     let mut q = crate::search::Query::default();
     let day = |field: &str, v: &str| -> Result<i64, ApiError> {
         let d = crate::validate::date(field, v).map_err(|e| ApiError::invalid(e.0))?;
-        Ok(d.and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc()
-            .timestamp_millis())
+        Ok(crate::validate::day_start_ms(d))
     };
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         match k.as_ref() {

@@ -167,14 +167,6 @@ fn answer(q: &Question, given: &str) -> Result<String, InputError> {
 }
 
 impl Replica {
-    fn read<T: autosurgeon::Hydrate>(&self, id: &DocId) -> Result<T> {
-        let doc = self.load(id)?;
-        autosurgeon::hydrate(&doc).map_err(|e| ReplicaError::Damaged {
-            id: *id,
-            why: e.to_string(),
-        })
-    }
-
     // ---- stories --------------------------------------------------------------------------
 
     pub fn tell_story(&self, input: NewStory) -> Result<DocEntry> {
@@ -213,12 +205,13 @@ impl Replica {
                 links.push(id.to_string());
             }
         }
+        let c = self.community(&community)?;
         let attestation = self.screen(
-            &community,
+            &c,
             &[("title", &title), ("story", &text)],
             input.attest.as_deref(),
         )?;
-        let person = self.own_person(&community, input.person.as_deref())?;
+        let person = self.own_person(&c, input.person.as_deref())?;
         let id = DocId::random(DocKind::Story);
         let header = self.header(id, fed, community, audience);
         let now = header.created_at_ms;
@@ -291,20 +284,11 @@ impl Replica {
                     .into());
                 };
                 let eid = parse_id(e.trim(), DocKind::Event)?;
-                if self.get(&eid)?.community != community {
+                let ev: Event = self.read(&eid)?;
+                if ev.header.community != community {
                     return Err(InputError(format!("{eid} belongs to another community")).into());
                 }
-                let (ev, _) = self.event(&eid)?;
-                let timing = crate::occurrences::Timing::parse(
-                    &ev.start_local,
-                    &ev.tz,
-                    ev.duration_minutes,
-                    ev.rrule.as_deref(),
-                )?;
-                let occ = match input.occurrence.as_deref() {
-                    Some(o) => timing.find(o)?,
-                    None => timing.next_or_last(now_ms()),
-                };
+                let occ = Self::occurrence(&ev, input.occurrence.as_deref())?;
                 event = Some(eid.to_string());
                 occurrence = Some(occ.name);
             }
@@ -371,7 +355,10 @@ impl Replica {
             );
         }
         let person = self
-            .own_person(&survey.header.community, Some(&input.person))?
+            .own_person(
+                &self.community(&survey.header.community)?,
+                Some(&input.person),
+            )?
             .ok_or_else(|| InputError("say who is answering: --person".into()))?;
         if input.answers.is_empty() {
             return Err(InputError("answer at least one question".into()).into());

@@ -393,6 +393,15 @@ impl Replica {
         Ok(rows)
     }
 
+    /// A document as its typed value.
+    fn read<T: Hydrate>(&self, id: &DocId) -> Result<T> {
+        let doc = self.load(id)?;
+        hydrate(&doc).map_err(|e| ReplicaError::Damaged {
+            id: *id,
+            why: e.to_string(),
+        })
+    }
+
     fn load(&self, id: &DocId) -> Result<AutoCommit> {
         let bytes = self
             .store

@@ -676,15 +676,11 @@ impl Replica {
 
     /// Resolves who, of this organisation's current people in `community`, a post is from: a
     /// person id or a name (any case). `None` leaves the post attributed to the organisation.
-    pub(crate) fn own_person(
-        &self,
-        community: &DocId,
-        who: Option<&str>,
-    ) -> Result<Option<String>> {
+    pub(crate) fn own_person(&self, c: &Community, who: Option<&str>) -> Result<Option<String>> {
         let Some(who) = who.map(str::trim).filter(|w| !w.is_empty()) else {
             return Ok(None);
         };
-        let c = self.community(community)?;
+        let community = c.header.id;
         let ours = |p: &Person| p.node == self.node_id && p.left_at_ms.is_none();
         if let Some(p) = c.people.get(who) {
             return if ours(p) {
@@ -716,11 +712,7 @@ impl Replica {
     }
 
     pub(crate) fn community(&self, id: &DocId) -> Result<Community> {
-        let doc = self.load(id)?;
-        autosurgeon::hydrate(&doc).map_err(|e| ReplicaError::Damaged {
-            id: *id,
-            why: e.to_string(),
-        })
+        self.read(id)
     }
 
     // ---- resources -----------------------------------------------------------------------
@@ -745,7 +737,7 @@ impl Replica {
         let adapted_from = long("adapted from", &input.adapted_from, MAX_SHORT_TEXT)?;
         let fed = self.writable()?;
         let community = self.require_community(&input.community)?;
-        let added_by = self.own_person(&community, input.person.as_deref())?;
+        let added_by = self.own_person(&self.community(&community)?, input.person.as_deref())?;
         let id = DocId::random(DocKind::Resource);
         let header = self.header(id, fed, community, audience);
         let now = header.created_at_ms;
@@ -1009,11 +1001,10 @@ impl Replica {
     /// precise report.
     pub(crate) fn screen(
         &self,
-        community: &DocId,
+        c: &Community,
         parts: &[(&str, &str)],
         attest: Option<&str>,
     ) -> Result<Option<Attestation>> {
-        let c = self.community(community)?;
         let terms = deid::Terms {
             names: self.private_names(),
             places: c.small_places.values().cloned().collect(),
@@ -1075,8 +1066,9 @@ impl Replica {
         };
         let fed = self.writable()?;
         let community = self.require_community(&input.community)?;
+        let c = self.community(&community)?;
         let attestation = self.screen(
-            &community,
+            &c,
             &[
                 ("title", &title),
                 ("question", &question),
@@ -1087,7 +1079,7 @@ impl Replica {
             ],
             input.attest.as_deref(),
         )?;
-        let presenter = self.own_person(&community, input.person.as_deref())?;
+        let presenter = self.own_person(&c, input.person.as_deref())?;
         let id = DocId::random(DocKind::Consult);
         let header = self.header(id, fed, community, audience);
         let now = header.created_at_ms;
@@ -1130,8 +1122,9 @@ impl Replica {
             Some(k) => k.trim().parse().map_err(InputError)?,
         };
         let community = self.consult_community(&id)?;
-        let attestation = self.screen(&community, &[("reply", &text)], input.attest.as_deref())?;
-        let person = self.own_person(&community, input.person.as_deref())?;
+        let c = self.community(&community)?;
+        let attestation = self.screen(&c, &[("reply", &text)], input.attest.as_deref())?;
+        let person = self.own_person(&c, input.person.as_deref())?;
         let author = self.node_id;
         self.edit(id, |c: &mut Consult| {
             if c.status == ConsultStatus::Closed {
@@ -1178,7 +1171,7 @@ impl Replica {
             .transpose()?;
         let community = self.consult_community(&id)?;
         let attestation = self.screen(
-            &community,
+            &self.community(&community)?,
             &[("summary", &summary)],
             input.attest.as_deref(),
         )?;
@@ -1227,7 +1220,7 @@ impl Replica {
         let outcome = validate::required_text("outcome", &input.outcome, MAX_LONG_TEXT)?;
         let community = self.consult_community(&id)?;
         let attestation = self.screen(
-            &community,
+            &self.community(&community)?,
             &[("outcome", &outcome)],
             input.attest.as_deref(),
         )?;
@@ -1408,15 +1401,11 @@ impl Replica {
     }
 
     fn timing(e: &Event) -> Result<Timing> {
-        Ok(Timing::parse(
-            &e.start_local,
-            &e.tz,
-            e.duration_minutes,
-            e.rrule.as_deref(),
-        )?)
+        Ok(Timing::of(e)?)
     }
 
-    fn occurrence(e: &Event, given: Option<&str>) -> Result<Occurrence> {
+    /// The occurrence a person names (`YYYY-MM-DD[THH:MM]`), or the next (else the last) one.
+    pub(super) fn occurrence(e: &Event, given: Option<&str>) -> Result<Occurrence> {
         let t = Self::timing(e)?;
         Ok(match given {
             Some(g) => t.find(g)?,

@@ -12,7 +12,7 @@ pub mod surveys;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate};
 use copnet_protocol::NodeId;
 use copnet_protocol::docs::{
     Community, Consult, Event, Level, Resource, Rhythm, Story, Survey, ValueCycle, shown_count,
@@ -20,6 +20,7 @@ use copnet_protocol::docs::{
 use serde::{Serialize, Serializer};
 
 use crate::occurrences::Timing;
+use crate::validate::day_start_ms;
 use crate::views::rfc3339;
 
 pub use render::{csv, text};
@@ -126,12 +127,7 @@ struct Occ {
 fn occurrences(events: &[Event], from: i64, to: i64) -> Vec<Occ> {
     let mut out = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        let Ok(timing) = Timing::parse(
-            &e.start_local,
-            &e.tz,
-            e.duration_minutes,
-            e.rrule.as_deref(),
-        ) else {
+        let Ok(timing) = Timing::of(e) else {
             // Written by a node with other rules, or damaged: nothing to count.
             continue;
         };
@@ -1002,22 +998,16 @@ fn rhythm(rhythm: Option<Rhythm>, events: &[Event], since: i64, until: i64) -> R
         bounds.push((b, n, label));
         b = n;
     }
-    let ms = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc()
-            .timestamp_millis()
-    };
     let occs = match (bounds.first(), bounds.last()) {
-        (Some(f), Some(l)) => occurrences(events, ms(f.0), ms(l.1)),
+        (Some(f), Some(l)) => occurrences(events, day_start_ms(f.0), day_start_ms(l.1)),
         _ => vec![],
     };
     let mut beats = Vec::new();
     for (from, to, label) in bounds {
         let kept = occs
             .iter()
-            .any(|o| !o.cancelled && (ms(from)..ms(to)).contains(&o.start_ms));
-        let complete = ms(to) <= until;
+            .any(|o| !o.cancelled && (day_start_ms(from)..day_start_ms(to)).contains(&o.start_ms));
+        let complete = day_start_ms(to) <= until;
         if complete || kept {
             beats.push(Beat { beat: label, kept });
         }
@@ -1134,22 +1124,13 @@ fn who_is_missing(
 
 /// `since` and `until` of a report: `until` defaults to now, `since` to 90 days before it.
 pub fn period(since: Option<NaiveDate>, until: Option<NaiveDate>, now_ms: i64) -> (i64, i64) {
-    let ms = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc()
-            .timestamp_millis()
-    };
-    let until = until.map(|d| ms(d + Duration::days(1))).unwrap_or(now_ms);
+    let until = until
+        .map(|d| day_start_ms(d + Duration::days(1)))
+        .unwrap_or(now_ms);
     let since = since
-        .map(ms)
+        .map(day_start_ms)
         .unwrap_or(until - Duration::days(OBSERVATION_DAYS).num_milliseconds());
     (since, until)
-}
-
-/// Now, for callers that have no clock of their own.
-pub fn now() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

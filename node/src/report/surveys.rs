@@ -23,8 +23,7 @@ pub fn is_closed(s: &Survey, now_ms: i64) -> bool {
         || NaiveDate::parse_from_str(&s.closes_on, "%Y-%m-%d")
             .ok()
             .and_then(|d| d.succ_opt())
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .is_some_and(|end| now_ms >= end.and_utc().timestamp_millis())
+            .is_some_and(|end| now_ms >= crate::validate::day_start_ms(end))
 }
 
 /// The possible answers of a closed question, in their natural order.
