@@ -40,17 +40,16 @@ pub struct Charter {
 
 impl Charter {
     fn fields(self, m: &mut Map<String, Value>) {
-        for (k, v) in [
-            ("domain", self.domain),
-            ("purpose", self.purpose),
-            ("practice_focus", self.practice_focus),
-            ("audience", self.audience),
-            ("rhythm", self.rhythm),
-        ] {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        }
+        super::put_given(
+            m,
+            [
+                ("domain", self.domain),
+                ("purpose", self.purpose),
+                ("practice_focus", self.practice_focus),
+                ("audience", self.audience),
+                ("rhythm", self.rhythm),
+            ],
+        );
         for (k, v) in [
             ("goals", self.goals),
             ("outcomes", self.outcomes),

@@ -207,18 +207,17 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             m.insert("title".into(), json!(title));
             m.insert("question".into(), json!(question));
             m.insert("situation".into(), json!(situation));
-            for (k, v) in [
-                ("background", background),
-                ("assessment", assessment),
-                ("request", request),
-                ("audience", audience),
-                ("follow_up_on", follow_up),
-                ("person", person),
-            ] {
-                if let Some(v) = v {
-                    m.insert(k.into(), json!(v));
-                }
-            }
+            super::put_given(
+                &mut m,
+                [
+                    ("background", background),
+                    ("assessment", assessment),
+                    ("request", request),
+                    ("audience", audience),
+                    ("follow_up_on", follow_up),
+                    ("person", person),
+                ],
+            );
             let v = client.post("/consults", &with_attest(m, attest)).await?;
             super::print_id(&v)
         }
@@ -231,12 +230,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
         } => {
             let mut m = Map::new();
             m.insert("text".into(), json!(text));
-            if let Some(k) = kind {
-                m.insert("kind".into(), json!(k));
-            }
-            if let Some(p) = person {
-                m.insert("person".into(), json!(p));
-            }
+            super::put_given(&mut m, [("kind", kind), ("person", person)]);
             let v = client
                 .post(&path(&id, "/replies"), &with_attest(m, attest))
                 .await?;

@@ -23,16 +23,15 @@ pub struct Details {
 
 impl Details {
     fn fields(self, m: &mut Map<String, Value>) {
-        for (k, v) in [
-            ("kind", self.kind),
-            ("location", self.location),
-            ("link", self.link),
-            ("agenda", self.agenda),
-        ] {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        }
+        super::put_given(
+            m,
+            [
+                ("kind", self.kind),
+                ("location", self.location),
+                ("link", self.link),
+                ("agenda", self.agenda),
+            ],
+        );
     }
 }
 
@@ -200,18 +199,17 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             details,
         } => {
             let mut m = Map::new();
-            for (k, v) in [
-                ("community", Some(community)),
-                ("title", Some(title)),
-                ("start", Some(start)),
-                ("tz", Some(tz)),
-                ("duration", Some(duration)),
-                ("rrule", rrule),
-            ] {
-                if let Some(v) = v {
-                    m.insert(k.into(), json!(v));
-                }
-            }
+            super::put_given(
+                &mut m,
+                [
+                    ("community", Some(community)),
+                    ("title", Some(title)),
+                    ("start", Some(start)),
+                    ("tz", Some(tz)),
+                    ("duration", Some(duration)),
+                    ("rrule", rrule),
+                ],
+            );
             details.fields(&mut m);
             let v = client.post("/events", &Value::Object(m)).await?;
             super::print_id(&v)
@@ -226,17 +224,16 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             details,
         } => {
             let mut m = Map::new();
-            for (k, v) in [
-                ("title", title),
-                ("start", start),
-                ("tz", tz),
-                ("duration", duration),
-                ("rrule", rrule),
-            ] {
-                if let Some(v) = v {
-                    m.insert(k.into(), json!(v));
-                }
-            }
+            super::put_given(
+                &mut m,
+                [
+                    ("title", title),
+                    ("start", start),
+                    ("tz", tz),
+                    ("duration", duration),
+                    ("rrule", rrule),
+                ],
+            );
             details.fields(&mut m);
             let v = client.patch(&path(&id, ""), &Value::Object(m)).await?;
             println!("updated {}", output::field(&v, "id"));

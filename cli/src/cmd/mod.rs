@@ -32,6 +32,19 @@ pub async fn list(
     Ok(())
 }
 
+/// Puts each flag that was given into a request body. A flag not given is left out, so the node
+/// keeps (or defaults) that field.
+pub fn put_given<const N: usize>(
+    m: &mut serde_json::Map<String, serde_json::Value>,
+    fields: [(&str, Option<String>); N],
+) {
+    for (k, v) in fields {
+        if let Some(v) = v {
+            m.insert(k.into(), serde_json::Value::String(v));
+        }
+    }
+}
+
 /// Prints the `id` of a created item: the contract scripts rely on.
 pub fn print_id(v: &serde_json::Value) -> anyhow::Result<()> {
     let id = v

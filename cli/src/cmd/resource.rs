@@ -35,20 +35,19 @@ pub struct Details {
 
 impl Details {
     fn fields(self, m: &mut Map<String, Value>) {
-        for (k, v) in [
-            ("summary", self.summary),
-            ("url", self.url),
-            ("intended_for", self.intended_for),
-            ("jurisdiction", self.jurisdiction),
-            ("evidence", self.evidence),
-            ("review_by", self.review_by),
-            ("licence", self.licence),
-            ("adapted_from", self.adapted_from),
-        ] {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        }
+        super::put_given(
+            m,
+            [
+                ("summary", self.summary),
+                ("url", self.url),
+                ("intended_for", self.intended_for),
+                ("jurisdiction", self.jurisdiction),
+                ("evidence", self.evidence),
+                ("review_by", self.review_by),
+                ("licence", self.licence),
+                ("adapted_from", self.adapted_from),
+            ],
+        );
     }
 }
 
@@ -254,12 +253,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             m.insert("title".into(), json!(title));
             m.insert("kind".into(), json!(kind));
             m.insert("topics".into(), json!(topics));
-            if let Some(a) = audience {
-                m.insert("audience".into(), json!(a));
-            }
-            if let Some(p) = person {
-                m.insert("person".into(), json!(p));
-            }
+            super::put_given(&mut m, [("audience", audience), ("person", person)]);
             details.fields(&mut m);
             let v = client.post("/resources", &Value::Object(m)).await?;
             if let Some(f) = file {

@@ -66,15 +66,14 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             m.insert("text".into(), json!(text));
             m.insert("cycle".into(), json!(cycle));
             m.insert("links".into(), json!(links));
-            for (k, v) in [
-                ("person", person),
-                ("audience", audience),
-                ("attest", attest),
-            ] {
-                if let Some(v) = v {
-                    m.insert(k.into(), json!(v));
-                }
-            }
+            super::put_given(
+                &mut m,
+                [
+                    ("person", person),
+                    ("audience", audience),
+                    ("attest", attest),
+                ],
+            );
             let v = client.post("/stories", &Value::Object(m)).await?;
             super::print_id(&v)
         }

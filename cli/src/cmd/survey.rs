@@ -186,20 +186,19 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                         .collect::<Result<_, _>>()?,
                 ),
             );
-            for (k, v) in [
-                ("intro", intro),
-                ("phase", phase),
-                ("event", event),
-                ("occurrence", occurrence),
-                ("period_from", from),
-                ("period_to", to),
-                ("baseline", baseline),
-                ("closes_on", closes_on),
-            ] {
-                if let Some(v) = v {
-                    m.insert(k.into(), json!(v));
-                }
-            }
+            super::put_given(
+                &mut m,
+                [
+                    ("intro", intro),
+                    ("phase", phase),
+                    ("event", event),
+                    ("occurrence", occurrence),
+                    ("period_from", from),
+                    ("period_to", to),
+                    ("baseline", baseline),
+                    ("closes_on", closes_on),
+                ],
+            );
             let v = client.post("/surveys", &Value::Object(m)).await?;
             super::print_id(&v)
         }
