@@ -151,6 +151,12 @@ impl Node {
                 "THE API IS LISTENING BEYOND THIS MACHINE. Anyone who can reach {http} and has the token can act for this organisation. Use --http 127.0.0.1:PORT unless you mean it."
             );
         }
+        if crate::faults::enabled() {
+            tracing::warn!(
+                clock_offset_ms = crate::faults::clock_offset_ms(),
+                "FAULT INJECTION IS ON (COPNET_FAULTS=1): for tests only; the API can partition this node"
+            );
+        }
         data.write_addr(&http)?;
 
         let (stop, mut stopped) = watch::channel(false);

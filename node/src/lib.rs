@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod datadir;
 pub mod deid;
+pub mod faults;
 pub mod ics;
 pub mod join;
 pub mod net;

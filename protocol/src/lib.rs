@@ -9,6 +9,7 @@
 //! rule needs it, so every node that holds the same inputs reaches the same answer.
 
 pub mod actor;
+pub mod chunks;
 pub mod collection;
 pub mod docs;
 pub mod ids;

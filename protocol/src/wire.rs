@@ -159,6 +159,8 @@ pub enum JoinRefusal {
     /// The node asked cannot admit (it is peripheral, or no longer a member).
     CannotAdmit,
     AlreadyMember,
+    /// The node asked has too many joins in progress; try again shortly.
+    Busy,
 }
 
 /// Gossiped on the federation's topic when a node's roster or documents change. Carries digests

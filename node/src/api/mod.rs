@@ -39,8 +39,11 @@ pub struct ApiState {
 
 /// The API router, with auth and limits.
 pub fn router(state: ApiState) -> Router {
-    let authed =
-        routes::authed().route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let mut authed = routes::authed();
+    if crate::faults::enabled() {
+        authed = authed.merge(routes::faults());
+    }
+    let authed = authed.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .nest(
             "/api/v1",

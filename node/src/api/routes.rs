@@ -22,6 +22,41 @@ pub fn public() -> Router<ApiState> {
     Router::new().route("/health", get(health))
 }
 
+/// Fault injection (see `crate::faults`), mounted only when it is on.
+pub fn faults() -> Router<ApiState> {
+    Router::new()
+        .route("/faults/partition", post(partition))
+        .route("/faults/heal", post(heal))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartitionInput {
+    /// Nodes this node stops talking to.
+    nodes: Vec<String>,
+}
+
+async fn partition(
+    State(s): State<ApiState>,
+    ApiJson(input): ApiJson<PartitionInput>,
+) -> ApiResult {
+    let nodes = input
+        .nodes
+        .iter()
+        .map(|n| {
+            n.parse::<copnet_protocol::NodeId>()
+                .map_err(|e| ApiError::invalid(format!("nodes: {n:?} is not a node id: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    s.net.partition(nodes.clone()).await;
+    Ok(Json(json!({ "partitioned_from": nodes })))
+}
+
+async fn heal(State(s): State<ApiState>) -> ApiResult {
+    s.net.heal().await;
+    Ok(Json(json!({ "partitioned_from": [] })))
+}
+
 pub fn authed() -> Router<ApiState> {
     super::repertoire::authed()
         .merge(super::facilitation::authed())
@@ -71,6 +106,7 @@ async fn status(State(s): State<ApiState>) -> ApiResult {
         "peers": peers(&s),
         "traffic": s.net.traffic(),
         "docs": docs,
+        "pending_changes": s.replica.pending_changes(),
     })))
 }
 
@@ -230,7 +266,7 @@ pub(super) async fn list(s: ApiState, kind: DocKind, q: ListQuery) -> ApiResult 
         .map_err(ApiError::invalid)?;
     let r = s.replica.clone();
     let mut entries = blocking(move || r.list(kind, community.as_ref())).await?;
-    let today = chrono::Utc::now()
+    let today = crate::replica::now_utc()
         .date_naive()
         .format("%Y-%m-%d")
         .to_string();

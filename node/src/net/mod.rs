@@ -73,6 +73,8 @@ pub(crate) enum Command {
     RosterChanged,
     Disconnect(PeerId),
     DisconnectAll,
+    /// Block these peers (empty: none) until told otherwise; fault injection.
+    Partition(Vec<PeerId>),
 }
 
 /// What `copnet status` shows about one peer.
@@ -101,6 +103,12 @@ pub struct Traffic {
     pub requests_received: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Requests refused because their sender had too many in flight.
+    pub refused_busy: u64,
+    /// Invalid messages and floods, from any peer.
+    pub offences: u64,
+    /// Peers banned after repeated offences.
+    pub bans: u64,
 }
 
 /// A cloneable client of the swarm task.
@@ -124,23 +132,37 @@ impl NetHandle {
         peer: PeerId,
         req: &SyncRequest,
     ) -> Result<SyncResponse, LinkError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Request {
-            peer,
-            bytes: wire::encode(req),
-            reply,
-        })
-        .await?;
-        let bytes = tokio::time::timeout(REQUEST_TIMEOUT, rx)
-            .await
-            .map_err(|_| LinkError::Unreachable("request timed out".into()))?
-            .map_err(|_| LinkError::Unreachable("the network is shutting down".into()))??;
+        let bytes = self.request_bytes(peer, wire::encode(req)).await?;
         let resp: SyncResponse =
             wire::decode(&bytes).map_err(|e| LinkError::Protocol(e.to_string()))?;
         match resp {
             SyncResponse::Refused { code, message } => Err(LinkError::Refused { code, message }),
             other => Ok(other),
         }
+    }
+
+    /// Sends `bytes` as a `/copnet/sync/1` request, whatever they are, and returns the answer's
+    /// bytes. [`NetHandle::request`] is the typed form; this one lets tests speak out of protocol.
+    pub async fn request_bytes(&self, peer: PeerId, bytes: Vec<u8>) -> Result<Vec<u8>, LinkError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Request { peer, bytes, reply }).await?;
+        tokio::time::timeout(REQUEST_TIMEOUT, rx)
+            .await
+            .map_err(|_| LinkError::Unreachable("request timed out".into()))?
+            .map_err(|_| LinkError::Unreachable("the network is shutting down".into()))?
+    }
+
+    /// Stops talking to `nodes` (disconnects them and refuses their connections) until
+    /// [`NetHandle::heal`]: a network partition, for fault-injection tests.
+    pub async fn partition(&self, nodes: Vec<NodeId>) {
+        let _ = self
+            .send(Command::Partition(nodes.iter().map(peer_id).collect()))
+            .await;
+    }
+
+    /// Ends a partition started with [`NetHandle::partition`].
+    pub async fn heal(&self) {
+        let _ = self.send(Command::Partition(Vec::new())).await;
     }
 
     /// Asks the node at `addrs` to admit this node.

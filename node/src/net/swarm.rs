@@ -42,6 +42,14 @@ pub const MAX_OFFENCES: u32 = 3;
 pub const BAN_DURATION: Duration = Duration::from_secs(600);
 /// Inbound requests answered concurrently; beyond this a peer is told `Busy`.
 pub const MAX_INBOUND_IN_FLIGHT: usize = 32;
+/// Inbound requests one peer may have in flight. An honest node runs one session with a peer at a
+/// time and each session asks one thing at a time, so more than this is a flood: refused `Busy`,
+/// and an offence.
+pub const MAX_INBOUND_PER_PEER: usize = 4;
+/// Join requests answered concurrently, from everyone.
+pub const MAX_JOINS_IN_FLIGHT: usize = 4;
+/// Join requests one connection may make; an honest joiner needs one.
+pub const MAX_JOIN_ATTEMPTS: u32 = 3;
 /// Capacity of the channel on which responder tasks hand answers back.
 const RESPONSE_CHANNEL_CAPACITY: usize = 64;
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
@@ -78,6 +86,20 @@ enum Answer {
 struct Conn {
     since: Instant,
     offences: u32,
+    /// Sync requests of this peer being answered.
+    in_flight: usize,
+    join_attempts: u32,
+}
+
+impl Conn {
+    fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            offences: 0,
+            in_flight: 0,
+            join_attempts: 0,
+        }
+    }
 }
 
 struct Backoff {
@@ -96,11 +118,14 @@ pub(super) struct SwarmTask {
     answers_tx: mpsc::Sender<Answer>,
     answers: mpsc::Receiver<Answer>,
     inbound: Arc<Semaphore>,
+    joins_in_flight: Arc<Semaphore>,
     requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, LinkError>>>,
     joins: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, String>>>,
     connected: HashMap<PeerId, Conn>,
     backoff: HashMap<PeerId, Backoff>,
     banned: HashMap<PeerId, Instant>,
+    /// Peers this node will not talk to while a (test-injected) partition lasts.
+    partitioned: std::collections::HashSet<PeerId>,
     to_block: Vec<PeerId>,
     /// Departed nodes being told they are out, and when to disconnect them regardless.
     farewells: HashMap<PeerId, Instant>,
@@ -201,11 +226,13 @@ impl SwarmTask {
             answers_tx,
             answers,
             inbound: Arc::new(Semaphore::new(MAX_INBOUND_IN_FLIGHT)),
+            joins_in_flight: Arc::new(Semaphore::new(MAX_JOINS_IN_FLIGHT)),
             requests: HashMap::new(),
             joins: HashMap::new(),
             connected: HashMap::new(),
             backoff: HashMap::new(),
             banned: HashMap::new(),
+            partitioned: Default::default(),
             to_block: Vec::new(),
             farewells: HashMap::new(),
             addresses,
@@ -332,7 +359,9 @@ impl SwarmTask {
             .collect();
         for p in expired {
             self.banned.remove(&p);
-            self.swarm.behaviour_mut().blocked.unblock_peer(p);
+            if !self.partitioned.contains(&p) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(p);
+            }
         }
         // Departed nodes had FAREWELL_TIMEOUT to hear the news.
         let done: Vec<PeerId> = self
@@ -451,12 +480,36 @@ impl SwarmTask {
             return;
         };
         conn.offences += 1;
-        tracing::warn!(%peer, offences = conn.offences, "peer sent invalid data");
-        if conn.offences >= MAX_OFFENCES && !self.banned.contains_key(&peer) {
-            // Blocked on the next tick, so the refusal just sent still reaches it.
-            tracing::warn!(%peer, "banning peer after repeated offences");
-            self.banned.insert(peer, Instant::now() + BAN_DURATION);
-            self.to_block.push(peer);
+        let offences = conn.offences;
+        tracing::warn!(%peer, offences, "peer sent invalid data or flooded");
+        self.count(|t| t.offences += 1);
+        if offences >= MAX_OFFENCES && !self.banned.contains_key(&peer) {
+            self.ban(peer);
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId) {
+        // Blocked on the next tick, so the refusal just sent still reaches it.
+        tracing::warn!(%peer, "banning peer after repeated offences");
+        self.count(|t| t.bans += 1);
+        self.banned.insert(peer, Instant::now() + BAN_DURATION);
+        self.to_block.push(peer);
+    }
+
+    /// Starts (non-empty `peers`) or ends (empty) a partition.
+    fn partition(&mut self, peers: Vec<PeerId>) {
+        let old = std::mem::take(&mut self.partitioned);
+        for p in old {
+            if !self.banned.contains_key(&p) {
+                self.swarm.behaviour_mut().blocked.unblock_peer(p);
+            }
+            // Reconnect at once, not after the backoff the partition built up.
+            self.backoff.remove(&p);
+        }
+        for p in peers {
+            tracing::warn!(peer = %p, "partitioned from peer (fault injection)");
+            self.swarm.behaviour_mut().blocked.block_peer(p);
+            self.partitioned.insert(p);
         }
     }
 
@@ -496,6 +549,7 @@ impl SwarmTask {
                 }
             }
             Command::Offence(peer) => self.offence(peer),
+            Command::Partition(peers) => self.partition(peers),
             Command::AddAddresses(peer, addrs) => {
                 // Strip a trailing /p2p/<id>: the book is keyed by peer already.
                 let addrs: Vec<Multiaddr> = addrs
@@ -538,6 +592,9 @@ impl SwarmTask {
                     .behaviour_mut()
                     .sync
                     .send_response(channel, bytes);
+                if let Some(c) = self.connected.get_mut(&peer) {
+                    c.in_flight = c.in_flight.saturating_sub(1);
+                }
                 if offence {
                     self.offence(peer);
                 }
@@ -574,10 +631,7 @@ impl SwarmTask {
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
             } => {
-                self.connected.entry(peer_id).or_insert(Conn {
-                    since: Instant::now(),
-                    offences: 0,
-                });
+                self.connected.entry(peer_id).or_insert_with(Conn::new);
                 self.backoff.remove(&peer_id);
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     let mut addrs = self.addresses.get(&peer_id).cloned().unwrap_or_default();
@@ -712,14 +766,30 @@ impl SwarmTask {
                 .send_response(channel, bytes);
             return;
         };
-        let Ok(permit) = self.inbound.clone().try_acquire_owned() else {
+        let flooding = self
+            .connected
+            .get(&peer)
+            .is_some_and(|c| c.in_flight >= MAX_INBOUND_PER_PEER);
+        let permit = if flooding {
+            None
+        } else {
+            self.inbound.clone().try_acquire_owned().ok()
+        };
+        let Some(permit) = permit else {
+            self.count(|t| t.refused_busy += 1);
             let _ = self
                 .swarm
                 .behaviour_mut()
                 .sync
                 .send_response(channel, refuse(RefusalCode::Busy, "busy; retry later"));
+            if flooding {
+                self.offence(peer);
+            }
             return;
         };
+        if let Some(c) = self.connected.get_mut(&peer) {
+            c.in_flight += 1;
+        }
         let replica = self.replica.clone();
         let answers = self.answers_tx.clone();
         tokio::spawn(async move {
@@ -767,6 +837,30 @@ impl SwarmTask {
                     let Some(joiner) = node_id(&peer) else {
                         return;
                     };
+                    let attempts = self.connected.get_mut(&peer).map_or(u32::MAX, |c| {
+                        c.join_attempts += 1;
+                        c.join_attempts
+                    });
+                    if attempts > MAX_JOIN_ATTEMPTS {
+                        // Dropping the channel leaves the request unanswered; the ban ends the
+                        // connection.
+                        if !self.banned.contains_key(&peer) {
+                            self.ban(peer);
+                        }
+                        return;
+                    }
+                    let Ok(permit) = self.joins_in_flight.clone().try_acquire_owned() else {
+                        let bytes = wire::encode(&JoinResponse::Refused {
+                            code: JoinRefusal::Busy,
+                            message: "the inviting node is busy; try again in a minute".into(),
+                        });
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .join
+                            .send_response(channel, bytes);
+                        return;
+                    };
                     let replica = self.replica.clone();
                     let answers = self.answers_tx.clone();
                     tokio::spawn(async move {
@@ -786,6 +880,7 @@ impl SwarmTask {
                         })
                         .await
                         .unwrap_or_else(|_| (Vec::new(), false));
+                        drop(permit);
                         let _ = answers
                             .send(Answer::Join {
                                 peer,

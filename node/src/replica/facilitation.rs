@@ -256,7 +256,7 @@ impl Replica {
             .enumerate()
             .map(|(i, q)| question(i, q))
             .collect::<Result<Vec<_>, _>>()?;
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::replica::now_utc().date_naive();
         let closes_on = match input.closes_on.as_deref() {
             Some(d) => validate::date("closing date", d)?,
             None => today + chrono::Days::new(DEFAULT_SURVEY_DAYS),

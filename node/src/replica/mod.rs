@@ -92,11 +92,19 @@ pub const EVENT_CHANNEL_CAPACITY: usize = 64;
 
 pub type Result<T, E = ReplicaError> = std::result::Result<T, E>;
 
+/// This node's wall clock, in Unix milliseconds. Every date the node writes or judges comes from
+/// here (fault-injection tests move it; see `crate::faults`).
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+        .saturating_add(crate::faults::clock_offset_ms())
+}
+
+/// [`now_ms`] as a date and time.
+pub fn now_utc() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(now_ms()).unwrap_or_default()
 }
 
 /// The federation as `copnet status` shows it.

@@ -1060,7 +1060,7 @@ impl Replica {
         let audience = audience(input.audience.as_deref(), Audience::Members)?;
         let follow_up_on = match input.follow_up_on.as_deref() {
             Some(d) => date_string("follow-up date", d)?,
-            None => (chrono::Utc::now().date_naive() + chrono::Days::new(30))
+            None => (crate::replica::now_utc().date_naive() + chrono::Days::new(30))
                 .format("%Y-%m-%d")
                 .to_string(),
         };

@@ -33,12 +33,115 @@ pub const MAX_PENDING_CHANGES: usize = 10_000;
 /// Most per-(peer, document) sync sessions kept in memory.
 pub const MAX_SYNC_SESSIONS: usize = 200_000;
 
-/// Changes that cite roster ops this node does not have yet (DESIGN §4): kept, bounded, neither
-/// applied nor rejected, and retried when the roster grows.
+/// Changes that cite roster ops this node does not have yet (DESIGN §4): kept, neither applied
+/// nor rejected, and retried when the roster grows. Bounded in count and bytes, overall and per
+/// peer, so that a member citing roster ops that do not exist cannot fill a node's memory or crowd
+/// out the changes of honest peers; an entry is dropped after [`PENDING_TTL`] (the sender offers
+/// it again in a later session if it still matters).
 #[derive(Default)]
 pub(super) struct Pending {
-    by_doc: HashMap<DocId, Vec<SignedChange>>,
+    by_doc: HashMap<DocId, HashMap<[u8; 64], Waiting>>,
     count: usize,
+    bytes: usize,
+    by_peer: HashMap<NodeId, usize>,
+}
+
+#[derive(Clone)]
+pub(super) struct Waiting {
+    signed: SignedChange,
+    from: NodeId,
+    since: std::time::Instant,
+}
+
+/// Bytes of pending changes a node keeps in all.
+pub const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes of pending changes a node keeps from any one peer.
+pub const MAX_PENDING_BYTES_PER_PEER: usize = 16 * 1024 * 1024;
+/// How long a pending change is kept.
+pub const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl Pending {
+    /// Keeps `changes` from `from` if they all fit; returns whether they were kept.
+    fn admit(&mut self, doc: DocId, from: NodeId, changes: Vec<SignedChange>) -> bool {
+        self.expire();
+        let slot = self.by_doc.get(&doc);
+        let fresh: Vec<SignedChange> = changes
+            .into_iter()
+            .filter(|c| !slot.is_some_and(|s| s.contains_key(&c.signature.0)))
+            .collect();
+        let size: usize = fresh.iter().map(|c| c.bytes.len()).sum();
+        let peer_bytes = self.by_peer.get(&from).copied().unwrap_or(0);
+        if self.count + fresh.len() > MAX_PENDING_CHANGES
+            || self.bytes + size > MAX_PENDING_BYTES
+            || peer_bytes + size > MAX_PENDING_BYTES_PER_PEER
+        {
+            return false;
+        }
+        let since = std::time::Instant::now();
+        for signed in fresh {
+            self.insert(
+                doc,
+                Waiting {
+                    signed,
+                    from,
+                    since,
+                },
+            );
+        }
+        true
+    }
+
+    fn insert(&mut self, doc: DocId, w: Waiting) {
+        let size = w.signed.bytes.len();
+        let from = w.from;
+        if self
+            .by_doc
+            .entry(doc)
+            .or_default()
+            .insert(w.signed.signature.0, w)
+            .is_none()
+        {
+            self.count += 1;
+            self.bytes += size;
+            *self.by_peer.entry(from).or_default() += size;
+        }
+    }
+
+    /// Drops what has waited too long.
+    fn expire(&mut self) {
+        let now = std::time::Instant::now();
+        if !self
+            .by_doc
+            .values()
+            .flat_map(HashMap::values)
+            .any(|w| now.duration_since(w.since) > PENDING_TTL)
+        {
+            return;
+        }
+        let all = self.take();
+        for (doc, waiting) in all {
+            for w in waiting {
+                if now.duration_since(w.since) <= PENDING_TTL {
+                    self.insert(doc, w);
+                }
+            }
+        }
+    }
+
+    /// Everything pending, emptying the queue.
+    fn take(&mut self) -> Vec<(DocId, Vec<Waiting>)> {
+        self.count = 0;
+        self.bytes = 0;
+        self.by_peer.clear();
+        std::mem::take(&mut self.by_doc)
+            .into_iter()
+            .map(|(doc, m)| (doc, m.into_values().collect()))
+            .collect()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
 }
 
 /// Which of the two conversations with a peer a sync message belongs to.
@@ -74,61 +177,22 @@ pub fn may_read(role: Role, audience: Audience) -> bool {
     }
 }
 
-/// The first bytes of every automerge storage chunk.
-const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-/// Chunk type of a saved document (the others are single changes, plain or compressed).
-const DOCUMENT_CHUNK: u8 = 0;
-
-/// Splits concatenated automerge storage chunks, each `magic (4) ‖ checksum (4) ‖ type (1) ‖
-/// uLEB128 length ‖ data`. A sync message entry holds either one saved document or, from peers
-/// that speak the second message version, several changes written back to back.
-fn split_chunks(mut bytes: &[u8]) -> std::result::Result<Vec<(u8, &[u8])>, String> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        if bytes.len() < 10 || bytes[..4] != CHUNK_MAGIC {
-            return Err("not an automerge chunk".into());
-        }
-        let kind = bytes[8];
-        let (mut len, mut shift, mut at) = (0u64, 0u32, 9usize);
-        loop {
-            let b = *bytes.get(at).ok_or("chunk length cut short")?;
-            if shift > 56 {
-                return Err("chunk length out of range".into());
-            }
-            len |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            at += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| at.checked_add(l))
-            .filter(|&e| e <= bytes.len())
-            .ok_or("chunk longer than the message")?;
-        out.push((kind, &bytes[..end]));
-        bytes = &bytes[end..];
-    }
-    Ok(out)
-}
-
 /// The changes a sync message carries: each entry of its change list is a saved document (all of
 /// its changes) or one or more change chunks.
 fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
+    let entries: Vec<&[u8]> = msg.changes.iter().map(|e| e.as_ref()).collect();
+    let chunks = copnet_protocol::chunks::check(entries).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    for entry in msg.changes.iter() {
-        for (kind, chunk) in split_chunks(entry)? {
-            if kind == DOCUMENT_CHUNK {
-                let scratch =
-                    Automerge::load(chunk).map_err(|e| format!("bad document chunk: {e}"))?;
-                out.extend(scratch.get_changes(&[]));
-            } else {
-                out.push(Change::try_from(chunk).map_err(|e| format!("bad change chunk: {e}"))?);
-            }
-            if out.len() > MAX_CHANGES_PER_MESSAGE {
-                return Err("too many changes in one message".into());
-            }
+    for chunk in chunks {
+        if chunk.kind == copnet_protocol::chunks::Kind::Document {
+            let scratch =
+                Automerge::load(chunk.bytes).map_err(|e| format!("bad document chunk: {e}"))?;
+            out.extend(scratch.get_changes(&[]));
+        } else {
+            out.push(Change::try_from(chunk.bytes).map_err(|e| format!("bad change chunk: {e}"))?);
+        }
+        if out.len() > MAX_CHANGES_PER_MESSAGE {
+            return Err("too many changes in one message".into());
         }
     }
     Ok(out)
@@ -445,12 +509,15 @@ impl Replica {
         if !waiting.is_empty() {
             // Keep the verified-signature changes for later; the sender will resend on the next
             // round anyway, since we do not acknowledge them.
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if pending.count + waiting.len() + verified.len() <= MAX_PENDING_CHANGES {
-                pending.count += waiting.len() + verified.len();
-                let slot = pending.by_doc.entry(doc).or_default();
-                slot.extend(waiting);
-                slot.extend(verified.into_iter().map(|(_, s, _)| s));
+            let mut waiting = waiting;
+            waiting.extend(verified.into_iter().map(|(_, s, _)| s));
+            let kept = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .admit(doc, *peer, waiting);
+            if !kept {
+                tracing::debug!(%peer, %doc, "pending queue full; the peer will offer these again");
             }
             missing_roster.sort();
             missing_roster.dedup();
@@ -565,13 +632,18 @@ impl Replica {
         Ok(ticket)
     }
 
+    /// How many received changes wait for roster ops this node lacks.
+    pub fn pending_changes(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Re-checks changes that were waiting for roster ops; applies those that are now valid.
     pub fn retry_pending(&self) -> Result<usize> {
-        let waiting = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.count = 0;
-            std::mem::take(&mut pending.by_doc)
-        };
+        let waiting = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let mut applied = 0;
         for (doc, changes) in waiting {
             let mut ready = Vec::new();
@@ -579,10 +651,10 @@ impl Replica {
             {
                 let guard = self.roster_read();
                 let Some(log) = guard.as_ref() else { break };
-                for signed in changes {
-                    match validate_change(&signed, None, log) {
-                        Ok(Verdict::Valid(v)) => ready.push((v.hash, signed, v.author, v.change)),
-                        Ok(Verdict::Pending { .. }) => still.push(signed),
+                for w in changes {
+                    match validate_change(&w.signed, None, log) {
+                        Ok(Verdict::Valid(v)) => ready.push((v.hash, w.signed, v.author, v.change)),
+                        Ok(Verdict::Pending { .. }) => still.push(w),
                         Err(e) => {
                             tracing::warn!(%doc, error = %e, "dropping a pending change that is invalid");
                         }
@@ -591,8 +663,9 @@ impl Replica {
             }
             if !still.is_empty() {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                pending.count += still.len();
-                pending.by_doc.entry(doc).or_default().extend(still);
+                for w in still {
+                    pending.insert(doc, w);
+                }
             }
             if ready.is_empty() {
                 continue;
@@ -679,22 +752,11 @@ mod tests {
             read.iter().map(Change::hash).collect::<Vec<_>>(),
             changes.iter().map(Change::hash).collect::<Vec<_>>()
         );
-        // A saved document is read whole.
-        let saved = doc.save();
-        assert_eq!(split_chunks(&saved).unwrap().len(), 1);
-        let loaded = automerge::Automerge::load(&saved).unwrap();
-        assert!(loaded.get(automerge::ROOT, "k2").unwrap().is_some());
         // Cut short, or with trailing bytes: refused, never a panic.
-        assert!(split_chunks(&joined[..joined.len() - 1]).is_err());
-        let mut extra = joined.clone();
-        extra.push(0);
-        assert!(split_chunks(&extra).is_err());
-        assert!(
-            split_chunks(&[
-                0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                0xff, 0xff, 0xff, 0x01
-            ])
-            .is_err()
-        );
+        let cut = Message {
+            changes: automerge::sync::ChunkList::from(vec![joined[..joined.len() - 1].to_vec()]),
+            ..msg
+        };
+        assert!(carried_changes(&cut).is_err());
     }
 }
