@@ -140,6 +140,11 @@ impl NodeProc {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        Self::start_env(data, extra, &[])
+    }
+
+    /// Starts a node with extra arguments and environment variables.
+    pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data.parent().unwrap_or(data))?;
         // A node killed with SIGKILL leaves its old address behind.
         let _ = std::fs::remove_file(data.join("api.addr"));
@@ -164,6 +169,7 @@ impl NodeProc {
                 std::env::var("COPNET_TEST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .env_remove("COPNET_DATA")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -346,4 +352,55 @@ impl NodeProc {
             .and_then(|s| s["node_id"].as_str().map(str::to_owned))
             .unwrap_or_default()
     }
+}
+
+/// Invites `joiner` into `inviter`'s federation with `role`, through the CLI.
+pub fn invite_and_join(inviter: &NodeProc, joiner: &NodeProc, role: &str) -> anyhow::Result<()> {
+    let token = copnet_ok(&inviter.data, &["federation", "invite", "--role", role])?;
+    copnet_ok(&joiner.data, &["federation", "join", &token])?;
+    Ok(())
+}
+
+/// What a user sees of a node's repertoire: every community, resource, consult and event as the
+/// API lists them, by id. Two nodes that converged show the same.
+pub fn repertoire(node: &NodeProc) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+    let mut out = std::collections::BTreeMap::new();
+    for kind in ["communities", "resources", "consults", "events"] {
+        let list = node.api.ok(&format!("/{kind}"))?;
+        let items = list
+            .as_array()
+            .or_else(|| list[kind].as_array())
+            .cloned()
+            .ok_or_else(|| anyhow!("/{kind} is not a list: {list}"))?;
+        for item in items {
+            let id = item["id"]
+                .as_str()
+                .ok_or_else(|| anyhow!("an item without an id: {item}"))?
+                .to_owned();
+            out.insert(id, item);
+        }
+    }
+    Ok(out)
+}
+
+/// Waits until every node shows the same repertoire, and returns it.
+pub fn wait_same_repertoire(
+    nodes: &[&NodeProc],
+    timeout: Duration,
+) -> anyhow::Result<std::collections::BTreeMap<String, Value>> {
+    let mut last = String::new();
+    wait_for(timeout, "every node to show the same repertoire", || {
+        let all: Vec<_> = nodes.iter().map(|n| repertoire(n).ok()).collect();
+        let first = all.first()?.clone()?;
+        if all.iter().all(|r| r.as_ref() == Some(&first)) {
+            return Some(first);
+        }
+        last = all
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |r| r.len()).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        None
+    })
+    .with_context(|| format!("documents per node at the end: {last}"))
 }
