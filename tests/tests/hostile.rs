@@ -11,7 +11,9 @@ use copnet_node::store::Store;
 use copnet_protocol::docs::Audience;
 use copnet_protocol::wire::{DocSyncMessage, RefusalCode, SyncRequest, SyncResponse};
 use copnet_protocol::{DocId, NodeId, NodeKey, Profile};
-use copnet_tests::hostile::{forged_message, tamper};
+use copnet_tests::hostile::{
+    compression_bomb, forged_message, peak_rss, signed_changes_citing, tamper,
+};
 use copnet_tests::*;
 use serde_json::json;
 
@@ -271,6 +273,368 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
     );
 
     // The honest node still serves honest requests.
+    let (s, _) = a.api.get("/status")?;
+    assert_eq!(s, StatusCode::OK);
+    Ok(())
+}
+
+fn traffic(node: &NodeProc) -> serde_json::Value {
+    node.api
+        .ok("/status")
+        .map(|s| s["traffic"].clone())
+        .unwrap_or_default()
+}
+
+async fn wait_disconnected(net: &Network, from: &NodeId) -> anyhow::Result<()> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while net
+            .handle()
+            .peer_status()
+            .get(from)
+            .is_some_and(|s| s.connected)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the offender was not disconnected"))
+}
+
+#[test]
+fn hostile_bytes_floods_and_bombs_are_refused_with_bounded_memory() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    let a = NodeProc::start(&root.join("a"), "Honest agency")?;
+    let c = NodeProc::start(&root.join("c"), "Another honest agency")?;
+    let mut r = NodeProc::start(&root.join("r"), "Member gone rogue")?;
+    copnet_ok(&a.data, &["federation", "create", "Hostile test"])?;
+    invite_and_join(&a, &c, "member")?;
+    invite_and_join(&a, &r, "member")?;
+    let com = a.api.create("/communities", &json!({ "name": "CoP" }))?["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res: DocId = a.api.create(
+        "/resources",
+        &json!({ "community": com, "title": "Original", "kind": "tool" }),
+    )?["id"]
+        .as_str()
+        .unwrap()
+        .parse()?;
+    wait_converged(&[&a, &c, &r], Duration::from_secs(60))?;
+    let a_id: NodeId = a.node_id().parse()?;
+    let fed: copnet_protocol::FederationId = a.api.ok("/status")?["federation"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()?;
+    let before = a.api.ok(&format!("/resources/{res}"))?;
+    let to_a = peer_id(&a_id);
+    let docs = |m: DocSyncMessage| SyncRequest::Docs {
+        federation: fed,
+        docs: vec![m],
+    };
+
+    r.terminate()?;
+    rt.block_on(async {
+        let (rogue, net) = impersonate(&r.data).await?;
+        wait_connected(&net, &a_id).await?;
+        let h = net.handle();
+
+        // Replays of what it already sent: accepted as the no-ops they are, not offences.
+        let roster = rogue.roster_ops();
+        let replay = h
+            .request(
+                to_a,
+                &SyncRequest::RosterPush {
+                    federation: fed,
+                    ops: roster,
+                },
+            )
+            .await?;
+        assert_eq!(replay, SyncResponse::Ack, "replayed roster ops");
+        // Changes citing roster ops that do not exist, in bulk: they wait, bounded per peer
+        // (16 MiB), and are neither applied nor an offence.
+        let fake: Vec<copnet_protocol::OpHash> = (0..64u8)
+            .map(|i| copnet_protocol::OpHash([i; 32]))
+            .collect();
+        for round in 0..3 {
+            let bulk = signed_changes_citing(&rogue, rogue.key(), &res, &fake, 12, 600_000);
+            let r = h.request(to_a, &docs(bulk)).await;
+            assert!(r.is_ok(), "round {round}: {r:?}");
+        }
+
+        // Bytes that are not a message.
+        let r = h.request_bytes(to_a, vec![0xff; 64]).await?;
+        let r: SyncResponse = copnet_protocol::wire::decode(&r)?;
+        assert!(
+            matches!(
+                r,
+                SyncResponse::Refused {
+                    code: RefusalCode::BadRequest,
+                    ..
+                }
+            ),
+            "{r:?}"
+        );
+        // A message over the frame limit is cut off before it is read.
+        let r = h
+            .request_bytes(
+                to_a,
+                vec![0; copnet_protocol::wire::MAX_MESSAGE_BYTES + 1024],
+            )
+            .await;
+        assert!(
+            !matches!(&r, Ok(b) if !b.is_empty()),
+            "an oversized frame got an answer"
+        );
+        // A compression bomb: 1 GiB of zeros in about a megabyte.
+        let bomb = compression_bomb(&res, 1 << 30);
+        let r = h.request(to_a, &docs(bomb)).await;
+        assert!(
+            matches!(r, Err(LinkError::Refused { .. })),
+            "compression bomb: {r:?}"
+        );
+        // A flood: far more requests at once than an honest node ever has in flight.
+        let flood_req = SyncRequest::Buckets {
+            federation: fed,
+            audience: Audience::Members,
+        };
+        let flood = (0..64).map(|_| h.request(to_a, &flood_req));
+        let answers = futures::future::join_all(flood).await;
+        assert!(
+            answers.iter().any(|r| matches!(
+                r,
+                Err(LinkError::Refused {
+                    code: RefusalCode::Busy,
+                    ..
+                })
+            )),
+            "a flood is refused in part"
+        );
+        wait_disconnected(&net, &a_id).await?;
+        net.shutdown().await;
+        anyhow::Ok(())
+    })?;
+
+    // Nothing changed, the junk waits within its bound, and the offender is banned.
+    assert_eq!(a.api.ok(&format!("/resources/{res}"))?, before);
+    let status = a.api.ok("/status")?;
+    let pending = status["pending_changes"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        pending > 0 && pending <= 28,
+        "16 MiB of 600 kB changes from one peer at most, not all 36: {pending}"
+    );
+    let t = traffic(&a);
+    assert!(t["offences"].as_u64() >= Some(3), "{t}");
+    assert!(t["bans"].as_u64() >= Some(1), "{t}");
+    assert!(t["refused_busy"].as_u64() >= Some(1), "{t}");
+    // Memory stayed bounded: the bomb alone would have needed a gigabyte.
+    let peak = peak_rss(a.pid().expect("running")).expect("Linux /proc");
+    assert!(
+        peak < 512 * 1024 * 1024,
+        "peak resident memory {} MiB",
+        peak >> 20
+    );
+    // Honest peers are still served.
+    let fresh = c.api.create(
+        "/resources",
+        &json!({ "community": com, "title": "Still syncing", "kind": "tool" }),
+    )?["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for(
+        Duration::from_secs(60),
+        "an honest write to reach A",
+        || a.api.ok(&format!("/resources/{fresh}")).ok(),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn departed_and_outside_nodes_get_nothing() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    let a = NodeProc::start(&root.join("a"), "Honest agency")?;
+    let mut d = NodeProc::start(&root.join("d"), "Departed agency")?;
+    copnet_ok(&a.data, &["federation", "create", "Hostile test"])?;
+    invite_and_join(&a, &d, "member")?;
+    let com = a.api.create("/communities", &json!({ "name": "CoP" }))?["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_converged(&[&a, &d], Duration::from_secs(60))?;
+    copnet_ok(&d.data, &["federation", "leave"])?;
+    let d_id = d.node_id();
+    wait_for(Duration::from_secs(60), "the departure to reach A", || {
+        let v = a.api.ok("/federation").ok()?;
+        v["members"]
+            .as_array()?
+            .iter()
+            .any(|m| m["node_id"] == d_id.as_str() && m["status"] == "left")
+            .then_some(())
+    })?;
+    // Written after the departure: the departed node must never get it.
+    let consult: DocId = a.api.create(
+        "/consults",
+        &json!({ "community": com, "title": "After", "question": "Q?", "situation": "S" }),
+    )?["id"]
+        .as_str()
+        .unwrap()
+        .parse()?;
+    let a_id: NodeId = a.node_id().parse()?;
+    let to_a = peer_id(&a_id);
+    let addrs: Vec<libp2p::Multiaddr> = a.api.ok("/status")?["listen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str()?.parse().ok())
+        .collect();
+    let fed: copnet_protocol::FederationId = a.api.ok("/status")?["federation"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()?;
+    let roster_before = a.api.ok("/federation")?;
+    let ask = |doc: DocId| SyncRequest::Docs {
+        federation: fed,
+        docs: vec![DocSyncMessage {
+            doc,
+            message: Some(
+                automerge::sync::Message {
+                    heads: vec![],
+                    need: vec![],
+                    have: vec![],
+                    changes: automerge::sync::ChunkList::empty(),
+                    flags: None,
+                    version: automerge::sync::MessageVersion::V1,
+                }
+                .encode(),
+            ),
+            signatures: vec![],
+        }],
+    };
+
+    // The departed member comes back with its old key and everything it knew.
+    d.terminate()?;
+    rt.block_on(async {
+        let (departed, net) = impersonate(&d.data).await?;
+        let h = net.handle();
+        // It can only get a connection by asking to join (its invite is spent).
+        let spent = copnet_protocol::wire::JoinRequest {
+            federation: fed,
+            invite_key: [0; 32],
+            profile: Profile {
+                org: "Departed agency".into(),
+                sector: None,
+            },
+            proof: departed.key().sign(copnet_protocol::Domain::Invite, b"no"),
+        };
+        let r = h
+            .join(to_a, addrs.clone(), &spent)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        assert!(
+            matches!(r, copnet_protocol::wire::JoinResponse::Refused { .. }),
+            "{r:?}"
+        );
+        let r = h
+            .request(to_a, &SyncRequest::Digest { federation: fed })
+            .await;
+        assert_eq!(refused(r), RefusalCode::NotInRoster);
+        let r = h.request(to_a, &ask(consult)).await;
+        assert_eq!(refused(r), RefusalCode::NotInRoster);
+        // Its old roster, pushed back: refused, and the departure stands.
+        let r = h
+            .request(
+                to_a,
+                &SyncRequest::RosterPush {
+                    federation: fed,
+                    ops: departed.roster_ops(),
+                },
+            )
+            .await;
+        assert_eq!(refused(r), RefusalCode::NotInRoster);
+        assert!(departed.store().changes_of(&consult)?.is_empty());
+        net.shutdown().await;
+        anyhow::Ok(())
+    })?;
+
+    // A stranger: asks for documents, then floods the join protocol.
+    rt.block_on(async {
+        let sdir = tempfile::tempdir()?;
+        let stranger = Replica::open(
+            NodeKey::generate(),
+            Profile {
+                org: "Stranger".into(),
+                sector: None,
+            },
+            Store::open(&sdir.path().join("store"))?,
+        )?;
+        let net = Network::start(
+            stranger.clone(),
+            NetConfig {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+                mdns: false,
+            },
+            tracing::Span::none(),
+        )
+        .await?;
+        let h = net.handle();
+        let guess = |i: u8| copnet_protocol::wire::JoinRequest {
+            federation: fed,
+            invite_key: [i; 32],
+            profile: Profile {
+                org: "Stranger".into(),
+                sector: None,
+            },
+            proof: stranger.key().sign(copnet_protocol::Domain::Invite, &[i]),
+        };
+        let r = h
+            .join(to_a, addrs.clone(), &guess(1))
+            .await
+            .map_err(anyhow::Error::msg)?;
+        assert!(
+            matches!(
+                r,
+                copnet_protocol::wire::JoinResponse::Refused {
+                    code: copnet_protocol::wire::JoinRefusal::BadProof
+                        | copnet_protocol::wire::JoinRefusal::UnknownInvite,
+                    ..
+                }
+            ),
+            "{r:?}"
+        );
+        for req in [
+            SyncRequest::Digest { federation: fed },
+            ask(consult),
+            SyncRequest::Items {
+                federation: fed,
+                audience: Audience::Federation,
+                buckets: (0..=255).collect(),
+            },
+            SyncRequest::Addresses { federation: fed },
+        ] {
+            let r = h.request(to_a, &req).await;
+            assert_eq!(refused(r), RefusalCode::NotInRoster);
+        }
+        // Guessing invites: a few answers, then silence and a ban.
+        let mut unanswered = 0;
+        for i in 2..8 {
+            if h.join(to_a, addrs.clone(), &guess(i)).await.is_err() {
+                unanswered += 1;
+            }
+        }
+        assert!(unanswered >= 3, "join guesses kept being answered");
+        net.shutdown().await;
+        anyhow::Ok(())
+    })?;
+
+    // Nothing changed on A, which still serves.
+    assert_eq!(a.api.ok("/federation")?, roster_before);
+    let t = traffic(&a);
+    assert!(t["bans"].as_u64() >= Some(1), "{t}");
     let (s, _) = a.api.get("/status")?;
     assert_eq!(s, StatusCode::OK);
     Ok(())

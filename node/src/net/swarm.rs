@@ -85,7 +85,6 @@ enum Answer {
 
 struct Conn {
     since: Instant,
-    offences: u32,
     /// Sync requests of this peer being answered.
     in_flight: usize,
     join_attempts: u32,
@@ -95,7 +94,6 @@ impl Conn {
     fn new() -> Self {
         Self {
             since: Instant::now(),
-            offences: 0,
             in_flight: 0,
             join_attempts: 0,
         }
@@ -124,6 +122,8 @@ pub(super) struct SwarmTask {
     connected: HashMap<PeerId, Conn>,
     backoff: HashMap<PeerId, Backoff>,
     banned: HashMap<PeerId, Instant>,
+    /// Offences per peer, until its ban (if any) is lifted.
+    offences: HashMap<PeerId, u32>,
     /// Peers this node will not talk to while a (test-injected) partition lasts.
     partitioned: std::collections::HashSet<PeerId>,
     to_block: Vec<PeerId>,
@@ -232,6 +232,7 @@ impl SwarmTask {
             connected: HashMap::new(),
             backoff: HashMap::new(),
             banned: HashMap::new(),
+            offences: HashMap::new(),
             partitioned: Default::default(),
             to_block: Vec::new(),
             farewells: HashMap::new(),
@@ -359,6 +360,7 @@ impl SwarmTask {
             .collect();
         for p in expired {
             self.banned.remove(&p);
+            self.offences.remove(&p);
             if !self.partitioned.contains(&p) {
                 self.swarm.behaviour_mut().blocked.unblock_peer(p);
             }
@@ -476,11 +478,15 @@ impl SwarmTask {
     }
 
     fn offence(&mut self, peer: PeerId) {
-        let Some(conn) = self.connected.get_mut(&peer) else {
-            return;
-        };
-        conn.offences += 1;
-        let offences = conn.offences;
+        // Counted per peer, not per connection: reconnecting does not wipe the slate. Many
+        // identities offending once each cannot grow the table without bound.
+        if self.offences.len() >= MAX_ADDRESS_BOOK && !self.offences.contains_key(&peer) {
+            let banned = &self.banned;
+            self.offences.retain(|p, _| banned.contains_key(p));
+        }
+        let count = self.offences.entry(peer).or_insert(0);
+        *count += 1;
+        let offences = *count;
         tracing::warn!(%peer, offences, "peer sent invalid data or flooded");
         self.count(|t| t.offences += 1);
         if offences >= MAX_OFFENCES && !self.banned.contains_key(&peer) {
