@@ -68,6 +68,52 @@ async fn every_endpoint_but_health_needs_the_token() {
             "{method} {path} with a wrong token"
         );
     }
+
+    // Every route the API has, read from its source, so that a new endpoint cannot forget the
+    // token: each method is refused (401) or not routed (405), and at least one is refused.
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)""#).unwrap();
+    let mut paths = Vec::new();
+    for file in std::fs::read_dir(&src).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        paths.extend(route.captures_iter(&text).map(|c| c[1].to_owned()));
+    }
+    assert!(paths.len() > 30, "found only {paths:?}");
+    for path in paths {
+        let url = format!(
+            "{}{}",
+            t.base,
+            path.replace("{id}", "res_1111111111111111111111")
+                .replace("{person}", "per_1111111111111111111111")
+        );
+        let mut statuses = Vec::new();
+        for m in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            let resp = t
+                .http
+                .request(m.parse().unwrap(), &url)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(resp.status());
+        }
+        if path == "/health" {
+            assert_eq!(statuses[0], StatusCode::OK);
+        } else if path.starts_with("/faults/") {
+            // Fault injection is not even routed unless the node was started with it.
+            assert!(
+                statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
+                "{path}: {statuses:?}"
+            );
+        } else {
+            assert!(
+                statuses
+                    .iter()
+                    .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::METHOD_NOT_ALLOWED)
+                    && statuses.contains(&StatusCode::UNAUTHORIZED),
+                "{path} without a token: {statuses:?}"
+            );
+        }
+    }
     t.node.shutdown().await;
 }
 

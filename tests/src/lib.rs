@@ -155,7 +155,12 @@ impl NodeProc {
         let mut child = Command::new(copnet_bin())
             .arg("--data")
             .arg(data)
-            .args(["up", "--http", "127.0.0.1:0"])
+            .arg("up")
+            .args(if extra.contains(&"--http") {
+                &[][..]
+            } else {
+                &["--http", "127.0.0.1:0"][..]
+            })
             .args([
                 "--listen",
                 "/ip4/127.0.0.1/tcp/0",

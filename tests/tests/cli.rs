@@ -414,6 +414,47 @@ fn mistakes_get_one_line_and_a_non_zero_exit() -> anyhow::Result<()> {
 }
 
 #[test]
+fn a_node_on_a_public_address_says_so_loudly() -> anyhow::Result<()> {
+    const WARNING: &str = "THE API IS LISTENING BEYOND THIS MACHINE";
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("node");
+    let mut node = NodeProc::start_with(&data, &["--org", "Open Door", "--http", "0.0.0.0:0"])?;
+    let log = std::fs::read_to_string(data.with_extension("log"))?;
+    assert!(log.contains(WARNING), "{log}");
+    // Still behind the token.
+    let (s, _) = Api::new(
+        &std::fs::read_to_string(data.join("api.addr"))?,
+        "not-the-token",
+    )
+    .get("/status")?;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    node.terminate()?;
+
+    // On loopback (the default) it stays quiet; a token file others can read stops it.
+    let quiet = NodeProc::start(&dir.path().join("quiet"), "Closed Door")?;
+    let log = std::fs::read_to_string(quiet.data.with_extension("log"))?;
+    assert!(!log.contains(WARNING), "{log}");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        data.join("api-token"),
+        std::fs::Permissions::from_mode(0o644),
+    )?;
+    let err = format!(
+        "{:#}",
+        NodeProc::start_with(&data, &[])
+            .err()
+            .expect("start must fail")
+    );
+    assert!(err.contains("exited early"), "{err}");
+    let log = std::fs::read_to_string(data.with_extension("log"))?;
+    assert!(
+        log.contains("api-token is readable by other users"),
+        "{log}"
+    );
+    Ok(())
+}
+
+#[test]
 fn sigterm_stops_the_node_cleanly() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("node");
