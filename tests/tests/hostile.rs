@@ -113,7 +113,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
         let (rogue, net) = impersonate(&b.data).await?;
         wait_connected(&net, &a_id).await?;
         let outsider = NodeKey::generate();
-        // A request naming another federation (refused, not an offence).
+        // A request naming another federation (refused, and an offence: members know their own).
         let r = net
             .handle()
             .request(
