@@ -180,7 +180,7 @@ pub fn may_read(role: Role, audience: Audience) -> bool {
 /// The changes a sync message carries: each entry of its change list is a saved document (all of
 /// its changes) or one or more change chunks.
 fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
-    let entries: Vec<&[u8]> = msg.changes.iter().map(|e| e.as_ref()).collect();
+    let entries: Vec<&[u8]> = msg.changes.iter().collect();
     let chunks = copnet_protocol::chunks::check(entries).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for chunk in chunks {
@@ -720,7 +720,7 @@ pub(super) fn save(doc: &Automerge) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use automerge::{ReadDoc, transaction::Transactable};
+    use automerge::transaction::Transactable;
 
     fn doc_with_changes(n: usize) -> automerge::AutoCommit {
         let mut doc = automerge::AutoCommit::new();
