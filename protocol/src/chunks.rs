@@ -115,6 +115,9 @@ pub fn split(mut bytes: &[u8]) -> Result<Vec<Chunk<'_>>, ChunkError> {
             0 => Kind::Document,
             1 => Kind::Change,
             2 => Kind::CompressedChange,
+            // Anything else, notably automerge's bundle chunks (type 3), is refused: sync messages
+            // never carry them, and automerge 0.12 panics on some malformed bundles and spends
+            // seconds on others (fuzz/RESULTS.md), so they must never reach it.
             other => return Err(ChunkError::UnknownKind(other)),
         };
         let mut c = Cursor {

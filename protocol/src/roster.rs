@@ -190,6 +190,8 @@ pub enum RosterError {
     WrongFederation,
     #[error("the roster already holds {0} ops waiting for their parents; refusing more")]
     TooManyWaiting(usize),
+    #[error("roster op by a node that is not in the roster it cites")]
+    UnknownAuthor,
 }
 
 impl SignedRosterOp {
@@ -737,6 +739,9 @@ impl RosterLog {
             }
             return Ok(Inserted::Waiting(missing));
         }
+        if !self.author_known(&op) {
+            return Err(RosterError::UnknownAuthor);
+        }
         self.ops.insert(hash, op);
         let mut applied = Vec::new();
         let mut queue = vec![hash];
@@ -751,12 +756,33 @@ impl RosterLog {
                     .all(|p| self.complete.contains(p));
                 if ready && !self.complete.contains(&child) {
                     self.waiting -= 1;
-                    queue.push(child);
+                    if self.author_known(&self.ops[&child]) {
+                        queue.push(child);
+                    } else {
+                        // Could never be valid; ops waiting on it stay waiting (bounded).
+                        self.ops.remove(&child);
+                    }
                 }
             }
         }
         self.state = Arc::new(self.fold(&self.complete));
         Ok(Inserted::Applied(applied))
+    }
+
+    /// Whether `op`'s author has an entry (any status) in the roster at the op's parents, or the
+    /// op is the genesis. An honest node's ops always cite heads that include its own admission,
+    /// so this refuses only ops that could never be valid in any fold (signed by keys from outside
+    /// the roster), before they are stored and relayed: otherwise any participant could grow every
+    /// node's roster log without bound. It depends only on the op and its ancestors, so every node
+    /// decides the same. The parents must be complete.
+    fn author_known(&self, op: &VerifiedRosterOp) -> bool {
+        if op.op.federation.is_none() {
+            return true;
+        }
+        let mut key = op.op.parents.clone();
+        key.sort();
+        key.dedup();
+        self.state_of(key).member(&op.op.author).is_some()
     }
 
     fn mark_complete(&mut self, h: OpHash) {
@@ -779,9 +805,14 @@ impl RosterLog {
         if key.iter().eq(self.heads.iter()) {
             return Some(self.state.clone());
         }
+        Some(self.state_of(key))
+    }
+
+    /// The fold of the ops in `key` (sorted, complete) and their ancestors, memoised.
+    fn state_of(&self, key: Vec<OpHash>) -> Arc<RosterState> {
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = memo.get(&key) {
-            return Some(s.clone());
+            return s.clone();
         }
         let mut closure = BTreeSet::new();
         let mut stack = key.clone();
@@ -795,7 +826,7 @@ impl RosterLog {
             memo.clear();
         }
         memo.insert(key, state.clone());
-        Some(state)
+        state
     }
 
     /// Kahn's algorithm over `set`, always taking the smallest ready hash.

@@ -18,6 +18,9 @@ pub const SYNC_PROTOCOL: &str = "/copnet/sync/1";
 pub const JOIN_PROTOCOL: &str = "/copnet/join/1";
 /// Largest sync or join message, either direction.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest join request: a proof and a profile. The join protocol is open to peers outside the
+/// roster, so its requests get a far smaller bound than sync messages.
+pub const MAX_JOIN_REQUEST_BYTES: usize = 64 * 1024;
 /// Most roster ops in one message.
 pub const MAX_OPS_PER_MESSAGE: usize = 10_000;
 /// Most documents synced in one `Docs` request.

@@ -172,6 +172,44 @@ fn tampered_or_misattributed_roster_ops_are_refused() {
     assert!(matches!(huge.verify(), Err(RosterError::TooLarge(_))));
 }
 
+#[test]
+fn ops_by_keys_outside_the_roster_are_refused_before_they_are_kept() {
+    let [a, b, outsider] = [0; 3].map(|_| NodeKey::generate());
+    let (mut log, _) = found(&a);
+    let before = log.len();
+    // Well signed, citing real heads, but by a key the roster never admitted: refused, not kept,
+    // so nobody can grow every node's roster log with junk.
+    let junk = op(&log, &outsider, RosterOpBody::Leave);
+    assert_eq!(
+        log.insert(junk.verify().unwrap()),
+        Err(RosterError::UnknownAuthor)
+    );
+    assert_eq!(log.len(), before);
+    assert!(log.get(&junk.hash()).is_none());
+    // The same key once admitted writes ops that are kept, even if the fold skips them.
+    admit(&mut log, &a, &b, Role::Peripheral);
+    let by_peripheral = op(&log, &b, RosterOpBody::Leave);
+    assert!(log.insert(by_peripheral.verify().unwrap()).is_ok());
+    // An op whose parents arrive later is judged when they do: junk waiting on a real op is
+    // dropped then, and never becomes part of the roster.
+    let mut other = RosterLog::new(log.federation());
+    let ordered: Vec<_> = log
+        .ops_in_order()
+        .into_iter()
+        .map(|o| o.signed.clone())
+        .collect();
+    let late_junk = op(&log, &outsider, RosterOpBody::Leave);
+    assert!(matches!(
+        other.insert(late_junk.verify().unwrap()),
+        Ok(Inserted::Waiting(_))
+    ));
+    for o in ordered {
+        other.insert(o.verify().unwrap()).unwrap();
+    }
+    assert!(!other.has(&late_junk.hash()));
+    assert_eq!(other.heads(), log.heads());
+}
+
 /// Builds a random roster history: each op is written by a random (usually active) node citing
 /// the heads of a random prefix of the history, i.e. a state that node could have seen. Many ops
 /// are invalid at their point in the fold, on purpose.
@@ -249,8 +287,17 @@ fn random_history(seed: u64, len: usize) -> (FederationId, Vec<SignedRosterOp>) 
         ) {
             proposals.push(signed.hash());
         }
-        log.insert(signed.verify().unwrap()).unwrap();
-        ops.push(signed);
+        // An op by a key the roster never knew is refused outright; the history goes on without it.
+        match log.insert(signed.verify().unwrap()) {
+            Ok(_) => ops.push(signed),
+            Err(roster::RosterError::UnknownAuthor) => {
+                assert!(
+                    log.state().member(&author.node_id()).is_none() || k < ops.len(),
+                    "a known author was refused"
+                );
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
     (fed, ops)
 }

@@ -168,9 +168,9 @@ impl SwarmTask {
                     gossipsub::MessageAuthenticity::Signed(key.clone()),
                     gossip_config,
                 )?;
-                let rr = |proto: &'static str| {
+                let rr = |proto: &'static str, codec: FrameCodec| {
                     request_response::Behaviour::with_codec(
-                        FrameCodec,
+                        codec,
                         [(StreamProtocol::new(proto), ProtocolSupport::Full)],
                         request_response::Config::default()
                             .with_request_timeout(super::REQUEST_TIMEOUT)
@@ -192,8 +192,8 @@ impl SwarmTask {
                             .with_agent_version(format!("copnet/{}", env!("CARGO_PKG_VERSION"))),
                     ),
                     ping: ping::Behaviour::default(),
-                    sync: rr(SYNC_PROTOCOL),
-                    join: rr(JOIN_PROTOCOL),
+                    sync: rr(SYNC_PROTOCOL, FrameCodec::sync()),
+                    join: rr(JOIN_PROTOCOL, FrameCodec::join()),
                     gossip,
                     mdns: Toggle::from(mdns),
                 })

@@ -204,31 +204,45 @@ impl Replica {
     /// Opens the replica over `store`, re-verifying the stored roster.
     pub fn open(key: NodeKey, profile: Profile, store: Store) -> Result<Arc<Self>> {
         let node_id = key.node_id();
-        let roster =
-            match store.meta("federation")? {
-                None => None,
-                Some(bytes) => {
-                    let fed = FederationId(bytes.as_slice().try_into().map_err(|_| {
-                        StoreError::Corrupt {
-                            key: "meta/federation".into(),
-                            why: "not 32 bytes".into(),
+        let roster = match store.meta("federation")? {
+            None => None,
+            Some(bytes) => {
+                let fed =
+                    FederationId(
+                        bytes
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| StoreError::Corrupt {
+                                key: "meta/federation".into(),
+                                why: "not 32 bytes".into(),
+                            })?,
+                    );
+                let mut log = RosterLog::new(fed);
+                for op in store.roster_ops()? {
+                    let hash = op.hash();
+                    let verified = op.verify().map_err(|e| StoreError::Corrupt {
+                        key: format!("roster/{hash}"),
+                        why: e.to_string(),
+                    })?;
+                    match log.insert(verified) {
+                        Ok(_) => {}
+                        // Kept by an older version that stored ops from outside the roster;
+                        // harmless to leave out.
+                        Err(copnet_protocol::roster::RosterError::UnknownAuthor) => {
+                            tracing::warn!(op = %hash, "skipping a stored roster op by an unknown author");
                         }
-                    })?);
-                    let mut log = RosterLog::new(fed);
-                    for op in store.roster_ops()? {
-                        let hash = op.hash();
-                        let verified = op.verify().map_err(|e| StoreError::Corrupt {
-                            key: format!("roster/{hash}"),
-                            why: e.to_string(),
-                        })?;
-                        log.insert(verified).map_err(|e| StoreError::Corrupt {
-                            key: format!("roster/{hash}"),
-                            why: e.to_string(),
-                        })?;
+                        Err(e) => {
+                            return Err(StoreError::Corrupt {
+                                key: format!("roster/{hash}"),
+                                why: e.to_string(),
+                            }
+                            .into());
+                        }
                     }
-                    Some(log)
                 }
-            };
+                Some(log)
+            }
+        };
         let mut collections = Collections::default();
         let search = new_search_index()?;
         for entry in store.all_docs()? {

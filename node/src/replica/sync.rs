@@ -250,36 +250,39 @@ impl Replica {
 
     /// Verifies and stores roster ops from a peer. Returns how many were new.
     pub fn apply_roster_ops(&self, ops: Vec<SignedRosterOp>) -> Result<usize> {
-        let (new, ticket) = {
+        let (new, refused, ticket) = {
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let mut guard = self.roster.write().unwrap_or_else(|e| e.into_inner());
             let log = guard.as_mut().ok_or(ReplicaError::NoFederation)?;
             let mut batch = WriteBatch::new();
             let mut new = 0;
+            let mut refused = None;
             for op in ops {
-                let verified = op
-                    .verify()
-                    .map_err(|e| ReplicaError::BadMessage(format!("roster op refused: {e}")))?;
-                let hash = verified.hash;
-                match log
-                    .insert(verified)
-                    .map_err(|e| ReplicaError::BadMessage(format!("roster op refused: {e}")))?
-                {
-                    Inserted::Duplicate => {}
-                    Inserted::Applied(_) | Inserted::Waiting(_) => {
-                        batch.put_roster_op(&hash, &op);
+                // The first refusal ends the message; what came before it is kept, on disk as in
+                // memory.
+                match op.verify().and_then(|v| log.insert(v)) {
+                    Ok(Inserted::Duplicate) => {}
+                    Ok(Inserted::Applied(_) | Inserted::Waiting(_)) => {
+                        batch.put_roster_op(&op.hash(), &op);
                         new += 1;
+                    }
+                    Err(e) => {
+                        refused = Some(e);
+                        break;
                     }
                 }
             }
-            (new, self.store.apply(batch)?)
+            (new, refused, self.store.apply(batch)?)
         };
         self.store.wait_durable(ticket)?;
         if new > 0 {
             self.emit(ReplicaEvent::RosterChanged);
             self.retry_pending()?;
         }
-        Ok(new)
+        match refused {
+            Some(e) => Err(ReplicaError::BadMessage(format!("roster op refused: {e}"))),
+            None => Ok(new),
+        }
     }
 
     /// Adopts the roster of a federation this node has just been admitted to.
