@@ -10,6 +10,10 @@ use copnet_fuzz::receive;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    copnet_fuzz::guard(|| run(data));
+});
+
+fn run(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
@@ -29,4 +33,4 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let _ = receive(message);
-});
+}

@@ -7,6 +7,10 @@ use copnet_protocol::wire::{self, SyncRequest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    copnet_fuzz::guard(|| run(data));
+});
+
+fn run(data: &[u8]) {
     let Ok(msg) = wire::decode::<SyncRequest>(data) else {
         return;
     };
@@ -24,4 +28,4 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {}
     }
-});
+}

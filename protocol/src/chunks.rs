@@ -57,6 +57,17 @@ pub enum ChunkError {
     TooMany,
 }
 
+/// Runs automerge on bytes from a peer or an import, turning a panic inside it into an error.
+///
+/// Automerge 0.12 panics on some malformed changes that pass every structural check here (an op id
+/// counter that does not fit in 32 bits, found by fuzzing: fuzz/RESULTS.md). A peer must not be
+/// able to end a task, or leave a half-done write behind, with 500 bytes; the caller treats the
+/// error like any other malformed input (an offence, on the wire).
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err("automerge could not decode it (it panicked)".into()))
+}
+
 /// A cursor over a chunk's bytes that never reads past the end.
 struct Cursor<'a> {
     bytes: &'a [u8],

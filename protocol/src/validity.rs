@@ -117,9 +117,23 @@ pub fn validate_change(
     if signed.bytes.len() > MAX_CHANGE_BYTES {
         return Err(ChangeRejection::TooLarge(signed.bytes.len()));
     }
+    // The bytes must be exactly one change chunk, with bounded inflation, before automerge sees
+    // them: automerge 0.12 panics, spins for seconds or allocates gigabytes on some malformed
+    // chunks of other kinds (bundles), which `Change::try_from` would otherwise parse
+    // (fuzz/RESULTS.md, finding A).
+    match crate::chunks::check([&signed.bytes[..]]) {
+        Ok(chunks) if chunks.len() == 1 && chunks[0].kind != crate::chunks::Kind::Document => {}
+        Ok(_) => {
+            return Err(ChangeRejection::Malformed(
+                "not exactly one change chunk".into(),
+            ));
+        }
+        Err(e) => return Err(ChangeRejection::Malformed(e.to_string())),
+    }
     // Rule 1. Decoding is how the hash is computed; the bytes are never re-encoded.
-    let change = Change::try_from(&signed.bytes[..])
-        .map_err(|e| ChangeRejection::Malformed(e.to_string()))?;
+    let change =
+        crate::chunks::guarded(|| Change::try_from(&signed.bytes[..]).map_err(|e| e.to_string()))
+            .map_err(ChangeRejection::Malformed)?;
     let hash = change.hash();
     if let Some(claimed) = claimed
         && *claimed != hash

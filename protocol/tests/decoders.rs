@@ -314,7 +314,11 @@ fn replay(target: &str, data: &[u8]) {
                     }
                 }
                 1 => {
-                    if let Ok(change) = Change::try_from(rest)
+                    // Only bytes a node would hand to automerge: malformed bundle chunks, which
+                    // `chunks::check` refuses, make automerge 0.12 panic, spin or exhaust memory
+                    // (fuzz/RESULTS.md, finding A). Replaying those inputs checks they stay out.
+                    if chunks::check([rest]).is_ok()
+                        && let Ok(change) = Change::try_from(rest)
                         && let Some(actor) = ActorId::from_automerge(change.actor_id())
                         && let Some(k) = (0..4).map(key).find(|k| k.node_id() == actor.node())
                     {

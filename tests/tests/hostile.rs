@@ -196,6 +196,29 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
             )
             .await;
         assert_eq!(refused(r), RefusalCode::InvalidChange, "peripheral write");
+        // A sync message that makes automerge 0.12 panic while decoding a change (found by
+        // fuzzing): refused like any malformed message, and the node carries on.
+        let crash = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../fuzz/regressions/sync_payload/crash-0bd5b4eb8027c543f6c03bf233cc72f5e4637e8a",
+        ))?;
+        let r = net
+            .handle()
+            .request(
+                to_a,
+                &docs(DocSyncMessage {
+                    doc: res,
+                    message: Some(crash[1..].to_vec()),
+                    signatures: vec![],
+                }),
+            )
+            .await;
+        match r {
+            Err(LinkError::Refused {
+                code: RefusalCode::InvalidChange,
+                message,
+            }) => assert!(message.contains("automerge could not decode"), "{message}"),
+            other => panic!("automerge panic: {other:?}"),
+        }
         // Asking for members-only content, every way the protocol allows.
         let r = net
             .handle()

@@ -193,8 +193,14 @@ impl Replica {
             let bytes = B64
                 .decode(&exported.automerge)
                 .map_err(|_| refused(format!("{id}: the automerge file is not base64")))?;
-            let scratch = Automerge::load(&bytes)
-                .map_err(|e| refused(format!("{id}: the automerge file does not load ({e})")))?;
+            // An import is as untrusted as a peer: bounded inflation, and automerge's panics
+            // caught.
+            copnet_protocol::chunks::check([&bytes[..]])
+                .map_err(|e| refused(format!("{id}: the automerge file is refused ({e})")))?;
+            let scratch = copnet_protocol::chunks::guarded(|| {
+                Automerge::load(&bytes).map_err(|e| e.to_string())
+            })
+            .map_err(|e| refused(format!("{id}: the automerge file does not load ({e})")))?;
             let signatures: HashMap<String, &ExportedSignature> = exported
                 .signatures
                 .iter()

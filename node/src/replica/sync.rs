@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use copnet_protocol::chunks::guarded;
 use copnet_protocol::collection::{ItemHash, SetDigest, item_hash};
 use copnet_protocol::docs::{self, Audience};
 use copnet_protocol::roster::Inserted;
@@ -185,11 +186,14 @@ fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
     let mut out = Vec::new();
     for chunk in chunks {
         if chunk.kind == copnet_protocol::chunks::Kind::Document {
-            let scratch =
-                Automerge::load(chunk.bytes).map_err(|e| format!("bad document chunk: {e}"))?;
+            let scratch = guarded(|| Automerge::load(chunk.bytes).map_err(|e| e.to_string()))
+                .map_err(|e| format!("bad document chunk: {e}"))?;
             out.extend(scratch.get_changes(&[]));
         } else {
-            out.push(Change::try_from(chunk.bytes).map_err(|e| format!("bad change chunk: {e}"))?);
+            out.push(
+                guarded(|| Change::try_from(chunk.bytes).map_err(|e| e.to_string()))
+                    .map_err(|e| format!("bad change chunk: {e}"))?,
+            );
         }
         if out.len() > MAX_CHANGES_PER_MESSAGE {
             return Err("too many changes in one message".into());
@@ -476,7 +480,7 @@ impl Replica {
                 "{peer} may not sync {doc}"
             )));
         }
-        let message = Message::decode(&bytes)
+        let message = guarded(|| Message::decode(&bytes).map_err(|e| e.to_string()))
             .map_err(|e| ReplicaError::BadMessage(format!("sync message: {e}")))?;
         let carried = carried_changes(&message).map_err(ReplicaError::BadMessage)?;
         let signatures: HashMap<[u8; 32], copnet_protocol::Signature> =
@@ -535,9 +539,12 @@ impl Replica {
             let canonical = self.load_automerge(&doc)?;
             let mut state = self.session(peer, &doc, ch, role)?;
             let mut candidate = canonical.clone();
-            candidate
-                .receive_sync_message(&mut state, message)
-                .map_err(|e| ReplicaError::BadMessage(format!("sync message: {e}")))?;
+            guarded(|| {
+                candidate
+                    .receive_sync_message(&mut state, message)
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| ReplicaError::BadMessage(format!("sync message: {e}")))?;
             let new: Vec<&(ChangeHash, SignedChange, NodeId)> = verified
                 .iter()
                 .filter(|(h, _, _)| {
