@@ -5,6 +5,7 @@
 //! never sleeps for a fixed time and hopes.
 
 pub mod hostile;
+pub mod workload;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
