@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use automerge::sync::{Message, SyncDoc};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, Automerge, Change, ROOT};
-use copnet_protocol::chunks::{self, Kind};
+use copnet_protocol::chunks;
 use copnet_protocol::roster::invite_proof_message;
 use copnet_protocol::validity::roster_heads_message;
 use copnet_protocol::wire::{
@@ -233,15 +233,7 @@ pub fn receive(message: Message) -> Option<usize> {
     let chunks = chunks::check(entries.iter().copied()).ok()?;
     // Chunks tile the entries exactly: nothing is dropped or read twice.
     assert_eq!(chunks.iter().map(|c| c.bytes.len()).sum::<usize>(), total);
-    let mut carried = 0;
-    for chunk in &chunks {
-        if chunk.kind == Kind::Document {
-            carried += Automerge::load(chunk.bytes).ok()?.get_changes(&[]).len();
-        } else {
-            Change::try_from(chunk.bytes).ok()?;
-            carried += 1;
-        }
-    }
+    let carried = chunks::changes_of(&chunks).ok()?.len();
     // The node applies the message only once every change carried a valid signature; a member can
     // sign anything, so the rest of the message (heads, needs, bloom filters) is fuzzed too.
     let mut doc = Automerge::new();

@@ -11,6 +11,9 @@
 
 use std::io::Read;
 
+use automerge::sync::Message;
+use automerge::{Automerge, Change};
+
 /// The first bytes of every automerge storage chunk.
 pub const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 /// Most bytes the chunks of one sync message may inflate to, all together. Four times the largest
@@ -18,6 +21,8 @@ pub const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 pub const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
 /// Most chunks one message may carry.
 pub const MAX_CHUNKS: usize = 50_000;
+/// Most changes one sync message may carry (a saved document is one chunk of many changes).
+pub const MAX_CHANGES_PER_MESSAGE: usize = 50_000;
 
 /// What kind of chunk a chunk is (byte 8 of its header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +241,35 @@ where
     Ok(out)
 }
 
+/// The changes a sync message carries, decoded as a node must decode a peer's: [`check`] first,
+/// then each chunk through automerge, [`guarded`]. Each entry of the change list is a saved
+/// document (all of its changes) or one or more change chunks.
+pub fn carried_changes(message: &Message) -> Result<Vec<Change>, String> {
+    let chunks = check(message.changes.iter()).map_err(|e| e.to_string())?;
+    changes_of(&chunks)
+}
+
+/// The changes in chunks that passed [`check`].
+pub fn changes_of(chunks: &[Chunk<'_>]) -> Result<Vec<Change>, String> {
+    let mut out = Vec::new();
+    for chunk in chunks {
+        if chunk.kind == Kind::Document {
+            let scratch = guarded(|| Automerge::load(chunk.bytes).map_err(|e| e.to_string()))
+                .map_err(|e| format!("bad document chunk: {e}"))?;
+            out.extend(scratch.get_changes(&[]));
+        } else {
+            out.push(
+                guarded(|| Change::try_from(chunk.bytes).map_err(|e| e.to_string()))
+                    .map_err(|e| format!("bad change chunk: {e}"))?,
+            );
+        }
+        if out.len() > MAX_CHANGES_PER_MESSAGE {
+            return Err("too many changes in one message".into());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -254,19 +288,22 @@ mod tests {
         doc
     }
 
-    fn chunk(kind: u8, data: &[u8]) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&[0, 0, 0, 0, kind]);
-        let mut len = data.len() as u64;
+    fn uleb(out: &mut Vec<u8>, mut n: u64) {
         loop {
-            let b = (len & 0x7f) as u8;
-            len >>= 7;
-            if len == 0 {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
                 out.push(b);
-                break;
+                return;
             }
             out.push(b | 0x80);
         }
+    }
+
+    fn chunk(kind: u8, data: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&[0, 0, 0, 0, kind]);
+        uleb(&mut out, data.len() as u64);
         out.extend_from_slice(data);
         out
     }
@@ -294,6 +331,35 @@ mod tests {
         let chunks = check([joined.as_slice()]).unwrap();
         assert_eq!(chunks.len(), 20);
         assert!(chunks.iter().all(|c| c.kind == Kind::Change));
+    }
+
+    #[test]
+    fn a_message_of_changes_back_to_back_carries_them_all() {
+        let mut doc = doc_with_changes(3, "x");
+        let changes = doc.get_changes(&[]);
+        let joined: Vec<u8> = changes
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let msg = Message {
+            heads: vec![],
+            need: vec![],
+            have: vec![],
+            changes: automerge::sync::ChunkList::from(vec![joined.clone()]),
+            version: automerge::sync::MessageVersion::V2,
+            flags: None,
+        };
+        let read = carried_changes(&msg).unwrap();
+        assert_eq!(
+            read.iter().map(Change::hash).collect::<Vec<_>>(),
+            changes.iter().map(Change::hash).collect::<Vec<_>>()
+        );
+        // Cut short: refused, never a panic.
+        let cut = Message {
+            changes: automerge::sync::ChunkList::from(vec![joined[..joined.len() - 1].to_vec()]),
+            ..msg
+        };
+        assert!(carried_changes(&cut).is_err());
     }
 
     #[test]
@@ -343,16 +409,7 @@ mod tests {
         let mut data = vec![0, 0, 0, 1];
         let spec = 0x10 | COLUMN_DEFLATE;
         data.push(spec as u8);
-        let mut len = bomb.len() as u64;
-        loop {
-            let b = (len & 0x7f) as u8;
-            len >>= 7;
-            if len == 0 {
-                data.push(b);
-                break;
-            }
-            data.push(b | 0x80);
-        }
+        uleb(&mut data, bomb.len() as u64);
         data.extend_from_slice(&bomb);
         assert_eq!(
             check([chunk(0, &data).as_slice()]),

@@ -13,7 +13,7 @@ use automerge::sync::{Message, MessageVersion, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, Automerge, Change, ROOT};
 use common::*;
-use copnet_protocol::chunks::{self, Kind};
+use copnet_protocol::chunks;
 use copnet_protocol::roster::invite_proof_message;
 use copnet_protocol::wire::{
     self, Announce, DocSyncMessage, INVITE_PREFIX, InviteBody, InviteToken, JoinRequest,
@@ -86,15 +86,7 @@ fn receive(message: Message) -> Option<usize> {
     let total: usize = entries.iter().map(|e| e.len()).sum();
     let chunks = chunks::check(entries.iter().copied()).ok()?;
     assert_eq!(chunks.iter().map(|c| c.bytes.len()).sum::<usize>(), total);
-    let mut carried = 0;
-    for chunk in &chunks {
-        if chunk.kind == Kind::Document {
-            carried += Automerge::load(chunk.bytes).ok()?.get_changes(&[]).len();
-        } else {
-            Change::try_from(chunk.bytes).ok()?;
-            carried += 1;
-        }
-    }
+    let carried = chunks::changes_of(&chunks).ok()?.len();
     let mut doc = Automerge::new();
     let mut state = automerge::sync::State::new();
     if doc.receive_sync_message(&mut state, message).is_ok() {

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 
 use automerge::sync::{Message, State, SyncDoc};
-use automerge::{Automerge, Change, ChangeHash, ReadDoc};
-use copnet_protocol::chunks::guarded;
+use automerge::{Automerge, ChangeHash, ReadDoc};
+use copnet_protocol::chunks::{carried_changes, guarded};
 use copnet_protocol::collection::{ItemHash, SetDigest, item_hash};
 use copnet_protocol::docs::{self, Audience};
 use copnet_protocol::roster::Inserted;
@@ -27,8 +27,6 @@ use super::{Replica, ReplicaError, ReplicaEvent, Result, now_ms};
 use crate::store::{DocEntry, StoredChange, WriteBatch};
 use crate::views;
 
-/// Most changes one sync message may carry.
-pub const MAX_CHANGES_PER_MESSAGE: usize = 50_000;
 /// Most changes held while waiting for the roster ops they cite.
 pub const MAX_PENDING_CHANGES: usize = 10_000;
 /// Most per-(peer, document) sync sessions kept in memory.
@@ -176,30 +174,6 @@ pub fn may_read(role: Role, audience: Audience) -> bool {
         Audience::Federation => true,
         Audience::Members => role == Role::Member,
     }
-}
-
-/// The changes a sync message carries: each entry of its change list is a saved document (all of
-/// its changes) or one or more change chunks.
-fn carried_changes(msg: &Message) -> std::result::Result<Vec<Change>, String> {
-    let entries: Vec<&[u8]> = msg.changes.iter().collect();
-    let chunks = copnet_protocol::chunks::check(entries).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for chunk in chunks {
-        if chunk.kind == copnet_protocol::chunks::Kind::Document {
-            let scratch = guarded(|| Automerge::load(chunk.bytes).map_err(|e| e.to_string()))
-                .map_err(|e| format!("bad document chunk: {e}"))?;
-            out.extend(scratch.get_changes(&[]));
-        } else {
-            out.push(
-                guarded(|| Change::try_from(chunk.bytes).map_err(|e| e.to_string()))
-                    .map_err(|e| format!("bad change chunk: {e}"))?,
-            );
-        }
-        if out.len() > MAX_CHANGES_PER_MESSAGE {
-            return Err("too many changes in one message".into());
-        }
-    }
-    Ok(out)
 }
 
 impl Replica {
@@ -725,48 +699,4 @@ pub(super) fn save(doc: &Automerge) -> Vec<u8> {
         deflate: true,
         retain_orphans: false,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use automerge::transaction::Transactable;
-
-    fn doc_with_changes(n: usize) -> automerge::AutoCommit {
-        let mut doc = automerge::AutoCommit::new();
-        for i in 0..n {
-            doc.put(automerge::ROOT, format!("k{i}"), i as i64).unwrap();
-            doc.commit();
-        }
-        doc
-    }
-
-    #[test]
-    fn several_changes_written_back_to_back_are_all_read() {
-        let mut doc = doc_with_changes(3);
-        let changes = doc.get_changes(&[]);
-        let mut joined = Vec::new();
-        for c in &changes {
-            joined.extend_from_slice(c.raw_bytes());
-        }
-        let msg = Message {
-            heads: vec![],
-            need: vec![],
-            have: vec![],
-            changes: automerge::sync::ChunkList::from(vec![joined.clone()]),
-            version: automerge::sync::MessageVersion::V2,
-            flags: None,
-        };
-        let read = carried_changes(&msg).unwrap();
-        assert_eq!(
-            read.iter().map(Change::hash).collect::<Vec<_>>(),
-            changes.iter().map(Change::hash).collect::<Vec<_>>()
-        );
-        // Cut short, or with trailing bytes: refused, never a panic.
-        let cut = Message {
-            changes: automerge::sync::ChunkList::from(vec![joined[..joined.len() - 1].to_vec()]),
-            ..msg
-        };
-        assert!(carried_changes(&cut).is_err());
-    }
 }
