@@ -361,9 +361,16 @@ impl NodeProc {
 }
 
 /// Invites `joiner` into `inviter`'s federation with `role`, through the CLI.
+/// The invite is one line, and the joiner is told the role it joined as.
 pub fn invite_and_join(inviter: &NodeProc, joiner: &NodeProc, role: &str) -> anyhow::Result<()> {
     let token = copnet_ok(&inviter.data, &["federation", "invite", "--role", role])?;
-    copnet_ok(&joiner.data, &["federation", "join", &token])?;
+    if !token.starts_with("copnet-invite-") || token.contains('\n') {
+        bail!("not one invite string: {token}");
+    }
+    let out = copnet_ok(&joiner.data, &["federation", "join", &token])?;
+    if !out.contains(&format!("as {role}")) {
+        bail!("the joiner was not told its role: {out}");
+    }
     Ok(())
 }
 

@@ -26,12 +26,6 @@ fn post_ok(n: &NodeProc, path: &str, body: Value) -> Value {
     v
 }
 
-fn invite_and_join(inviter: &NodeProc, joiner: &NodeProc) -> anyhow::Result<()> {
-    let token = copnet_ok(&inviter.data, &["federation", "invite", "--role", "member"])?;
-    copnet_ok(&joiner.data, &["federation", "join", &token])?;
-    Ok(())
-}
-
 struct People<'a> {
     node: &'a NodeProc,
     community: &'a str,
@@ -58,8 +52,8 @@ fn the_facilitator_report_matches_numbers_worked_out_by_hand() -> anyhow::Result
     let northside = NodeProc::start(&dir.path().join("b"), "Northside Youth Justice")?;
     let families = NodeProc::start(&dir.path().join("c"), "Family Support Network")?;
     copnet_ok(&harbour.data, &["federation", "create", "Resettlement CoP"])?;
-    invite_and_join(&harbour, &northside)?;
-    invite_and_join(&harbour, &families)?;
+    invite_and_join(&harbour, &northside, "member")?;
+    invite_and_join(&harbour, &families, "member")?;
     let nodes = [&harbour, &northside, &families];
 
     let community = id(&harbour.api.create(

@@ -9,18 +9,6 @@ use serde_json::{Value, json};
 
 const CONVERGE: Duration = Duration::from_secs(120);
 
-/// `copnet federation invite` on `inviter`, `copnet federation join` on `joiner`: the real CLI.
-fn invite_and_join(inviter: &NodeProc, joiner: &NodeProc, role: &str) -> anyhow::Result<()> {
-    let token = copnet_ok(&inviter.data, &["federation", "invite", "--role", role])?;
-    assert!(
-        token.starts_with("copnet-invite-") && !token.contains('\n'),
-        "{token}"
-    );
-    let out = copnet_ok(&joiner.data, &["federation", "join", &token])?;
-    assert!(out.contains(&format!("as {role}")), "{out}");
-    Ok(())
-}
-
 struct Federation {
     nodes: Vec<NodeProc>,
     community: String,

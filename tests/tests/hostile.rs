@@ -41,19 +41,36 @@ async fn impersonate(data: &std::path::Path) -> anyhow::Result<(std::sync::Arc<R
     Ok((replica, net))
 }
 
-async fn wait_connected(net: &Network, to: &NodeId) -> anyhow::Result<()> {
+/// Waits until the hostile peer's connection to `to` is up (`true`) or down (`false`).
+async fn wait_connection(net: &Network, to: &NodeId, up: bool) -> anyhow::Result<()> {
     tokio::time::timeout(Duration::from_secs(30), async {
-        while !net
+        while net
             .handle()
             .peer_status()
             .get(to)
             .is_some_and(|s| s.connected)
+            != up
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await
-    .map_err(|_| anyhow::anyhow!("the hostile peer never connected"))
+    .map_err(|_| {
+        anyhow::anyhow!(if up {
+            "the hostile peer never connected"
+        } else {
+            "the offender was not disconnected"
+        })
+    })
+}
+
+/// The federation `node` is in.
+fn federation_of(node: &NodeProc) -> anyhow::Result<copnet_protocol::FederationId> {
+    let status = node.api.ok("/status")?;
+    let id = status["federation"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("not in a federation: {status}"))?;
+    Ok(id.parse()?)
 }
 
 fn refused(result: Result<SyncResponse, LinkError>) -> RefusalCode {
@@ -72,10 +89,8 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
     let mut b = NodeProc::start(&root.join("b"), "Member gone rogue")?;
     let mut p = NodeProc::start(&root.join("p"), "Peripheral gone rogue")?;
     copnet_ok(&a.data, &["federation", "create", "Hostile test"])?;
-    for (n, role) in [(&b, "member"), (&p, "peripheral")] {
-        let token = copnet_ok(&a.data, &["federation", "invite", "--role", role])?;
-        copnet_ok(&n.data, &["federation", "join", &token])?;
-    }
+    invite_and_join(&a, &b, "member")?;
+    invite_and_join(&a, &p, "peripheral")?;
     let com = a.api.create("/communities", &json!({ "name": "CoP" }))?["id"]
         .as_str()
         .unwrap()
@@ -97,10 +112,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
     wait_converged(&[&a, &b, &p], Duration::from_secs(60))?;
     let a_id: NodeId = a.node_id().parse()?;
     let before = a.api.ok(&format!("/resources/{res}"))?;
-    let fed = a.api.ok("/status")?["federation"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()?;
+    let fed = federation_of(&a)?;
 
     let to_a = peer_id(&a_id);
     let docs = |m: DocSyncMessage| SyncRequest::Docs {
@@ -111,7 +123,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
     b.terminate()?;
     let after_member = rt.block_on(async {
         let (rogue, net) = impersonate(&b.data).await?;
-        wait_connected(&net, &a_id).await?;
+        wait_connection(&net, &a_id, true).await?;
         let outsider = NodeKey::generate();
         // A request naming another federation (refused, and an offence: members know their own).
         let r = net
@@ -160,18 +172,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
             "tampered bytes: {r:?}"
         );
         // Repeated offences get it disconnected (and banned for a while).
-        tokio::time::timeout(Duration::from_secs(30), async {
-            while net
-                .handle()
-                .peer_status()
-                .get(&a_id)
-                .is_some_and(|s| s.connected)
-            {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .map_err(|_| anyhow::anyhow!("the offender was not disconnected"))?;
+        wait_connection(&net, &a_id, false).await?;
         net.shutdown().await;
         anyhow::Ok(())
     });
@@ -186,7 +187,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
     p.terminate()?;
     let after_peripheral = rt.block_on(async {
         let (rogue, net) = impersonate(&p.data).await?;
-        wait_connected(&net, &a_id).await?;
+        wait_connection(&net, &a_id, true).await?;
         // A change it wrote itself: peripheral nodes never hold a writing role.
         let r = net
             .handle()
@@ -308,21 +309,6 @@ fn traffic(node: &NodeProc) -> serde_json::Value {
         .unwrap_or_default()
 }
 
-async fn wait_disconnected(net: &Network, from: &NodeId) -> anyhow::Result<()> {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while net
-            .handle()
-            .peer_status()
-            .get(from)
-            .is_some_and(|s| s.connected)
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .map_err(|_| anyhow::anyhow!("the offender was not disconnected"))
-}
-
 #[test]
 fn hostile_bytes_floods_and_bombs_are_refused_with_bounded_memory() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
@@ -347,10 +333,7 @@ fn hostile_bytes_floods_and_bombs_are_refused_with_bounded_memory() -> anyhow::R
         .parse()?;
     wait_converged(&[&a, &c, &r], Duration::from_secs(60))?;
     let a_id: NodeId = a.node_id().parse()?;
-    let fed: copnet_protocol::FederationId = a.api.ok("/status")?["federation"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()?;
+    let fed = federation_of(&a)?;
     let before = a.api.ok(&format!("/resources/{res}"))?;
     let to_a = peer_id(&a_id);
     let docs = |m: DocSyncMessage| SyncRequest::Docs {
@@ -361,7 +344,7 @@ fn hostile_bytes_floods_and_bombs_are_refused_with_bounded_memory() -> anyhow::R
     r.terminate()?;
     rt.block_on(async {
         let (rogue, net) = impersonate(&r.data).await?;
-        wait_connected(&net, &a_id).await?;
+        wait_connection(&net, &a_id, true).await?;
         let h = net.handle();
 
         // Replays of what it already sent: accepted as the no-ops they are, not offences.
@@ -435,7 +418,7 @@ fn hostile_bytes_floods_and_bombs_are_refused_with_bounded_memory() -> anyhow::R
             )),
             "a flood is refused in part"
         );
-        wait_disconnected(&net, &a_id).await?;
+        wait_connection(&net, &a_id, false).await?;
         net.shutdown().await;
         anyhow::Ok(())
     })?;
@@ -515,10 +498,7 @@ fn departed_and_outside_nodes_get_nothing() -> anyhow::Result<()> {
         .iter()
         .filter_map(|s| s.as_str()?.parse().ok())
         .collect();
-    let fed: copnet_protocol::FederationId = a.api.ok("/status")?["federation"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()?;
+    let fed = federation_of(&a)?;
     let roster_before = a.api.ok("/federation")?;
     let ask = |doc: DocId| SyncRequest::Docs {
         federation: fed,
