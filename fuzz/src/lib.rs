@@ -573,7 +573,10 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
             federation: fed,
             ops: ops.clone(),
         },
-        SyncRequest::Digest { federation: fed },
+        SyncRequest::Digest {
+ federation: fed,
+ asker: None,
+ },
         SyncRequest::Buckets {
             federation: fed,
             audience,

@@ -15,7 +15,7 @@ use copnet_protocol::wire::{
     DocSyncMessage, MAX_DOCS_PER_MESSAGE, MAX_OPS_PER_MESSAGE, RefusalCode, SyncRequest,
     SyncResponse,
 };
-use copnet_protocol::{DocId, NodeId, Role};
+use copnet_protocol::{DocId, FederationId, NodeId, Role};
 
 use crate::replica::{Channel, Replica, ReplicaError, may_read};
 
@@ -207,15 +207,18 @@ pub async fn run(
     }
 
     // 2. Collection reconciliation: one root digest per audience, narrowing only on difference.
+    let both_members = audiences.contains(&Audience::Members);
     report.round_trips += 1;
-    let (theirs_fed, theirs_members) =
-        match link.request(SyncRequest::Digest { federation }).await? {
-            SyncResponse::Digest {
-                federation,
-                members,
-            } => (federation, members),
-            other => return Err(unexpected(other)),
-        };
+    let (theirs_fed, theirs_members) = match link
+        .request(digest_request(&replica, federation, both_members))
+        .await?
+    {
+        SyncResponse::Digest {
+            federation,
+            members,
+        } => (federation, members),
+        other => return Err(unexpected(other)),
+    };
     let (ours_fed, ours_members) = replica.digests();
     let mut to_sync: BTreeSet<DocId> = BTreeSet::new();
     let mut differing_audiences = 0;
@@ -302,9 +305,16 @@ pub async fn run(
                 .collect();
             let r = replica.clone();
             let applied = blocking(move || {
-                let mut applied = 0;
+                let (mut applied, mut last) = (0, None);
                 for m in replies {
-                    applied += r.sync_receive(&peer, Channel::Initiated, m)?.applied;
+                    let (received, ticket) =
+                        r.sync_receive_unflushed(&peer, Channel::Initiated, m)?;
+                    applied += received.applied;
+                    last = ticket.or(last);
+                }
+                // One fsync for the batch.
+                if let Some(ticket) = last {
+                    r.wait_durable(ticket)?;
                 }
                 Ok(applied)
             })
@@ -333,12 +343,40 @@ pub async fn run(
     if let SyncResponse::Digest {
         federation: f,
         members,
-    } = link.request(SyncRequest::Digest { federation }).await?
+    } = link
+        .request(digest_request(&replica, federation, both_members))
+        .await?
     {
         let (of, om) = replica.digests();
         report.in_sync = f == of && (members.is_none() || members == Some(om));
     }
     Ok(report)
+}
+
+/// A `Digest` request carrying our own digests (`members` only when both sides are members).
+fn digest_request(replica: &Replica, federation: FederationId, both_members: bool) -> SyncRequest {
+    let (fed, members) = replica.digests();
+    SyncRequest::Digest {
+        federation,
+        asker: Some((fed, both_members.then_some(members))),
+    }
+}
+
+/// Whether `req` is a `Digest` request whose asker holds exactly what we hold of everything the
+/// two may share: the session `peer` runs found us in sync. This is how the side that does not
+/// start sessions learns it (see `net::syncer`).
+pub fn asker_in_sync(replica: &Replica, peer: &NodeId, req: &SyncRequest) -> bool {
+    let SyncRequest::Digest {
+        asker: Some((fed, members)),
+        ..
+    } = req
+    else {
+        return false;
+    };
+    let (ours_fed, ours_members) = replica.digests();
+    let both_members =
+        replica.peer_role(peer) == Some(Role::Member) && replica.own_role() == Some(Role::Member);
+    *fed == ours_fed && (!both_members || *members == Some(ours_members))
 }
 
 /// Sends `link`'s peer the roster ops it lacks (the roster step of a session, alone). Used to
@@ -398,7 +436,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
     let named = match &req {
         SyncRequest::Roster { federation, .. }
         | SyncRequest::RosterPush { federation, .. }
-        | SyncRequest::Digest { federation }
+        | SyncRequest::Digest { federation, .. }
         | SyncRequest::Buckets { federation, .. }
         | SyncRequest::Items { federation, .. }
         | SyncRequest::Docs { federation, .. }
@@ -483,10 +521,11 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
             }
             let mut replies = Vec::with_capacity(docs.len());
             let mut used = 0usize;
+            let mut last_ticket = None;
             for m in docs {
                 let doc = m.doc;
-                match replica.sync_receive(peer, Channel::Answered, m) {
-                    Ok(_) => {}
+                match replica.sync_receive_unflushed(peer, Channel::Answered, m) {
+                    Ok((_, ticket)) => last_ticket = ticket.or(last_ticket),
                     Err(ReplicaError::Forbidden(_)) => {
                         // Asked about a document it may not read: answer as if we had none.
                         replies.push(DocSyncMessage {
@@ -517,6 +556,12 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
                     Ok(None) => {}
                     Err(e) => return (refused(RefusalCode::Internal, e.to_string()), false),
                 }
+            }
+            // What we received is on disk before we answer: one fsync for the request.
+            if let Some(ticket) = last_ticket
+                && let Err(e) = replica.wait_durable(ticket)
+            {
+                return (refused(RefusalCode::Internal, e.to_string()), false);
             }
             (SyncResponse::Docs { docs: replies }, false)
         }

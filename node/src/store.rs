@@ -490,4 +490,61 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+
+    /// What the store holds, by kind: the signed changes (the source of truth) against the
+    /// caches built from them. One pass over the keys; meant for an operator, not a hot path.
+    pub fn usage(&self) -> Result<StoreUsage, StoreError> {
+        let mut u = StoreUsage {
+            disk_bytes: self.size_on_disk(),
+            ..StoreUsage::default()
+        };
+        for kv in self.data.iter() {
+            let (k, v) = kv?;
+            let stored = (k.len() + v.len()) as u64;
+            match k.first() {
+                Some(&CHANGES) => {
+                    let c: StoredChange = postcard::from_bytes(&v).map_err(|e| corrupt(&k, e))?;
+                    u.changes += 1;
+                    u.change_bytes += c.signed.bytes.len() as u64;
+                    u.signature_bytes += c.signed.signature.0.len() as u64;
+                    u.changes_stored_bytes += stored;
+                }
+                Some(&DOCS) => {
+                    u.documents += 1;
+                    u.cache_bytes += stored;
+                }
+                Some(&AUTOMERGE_CACHE) => {
+                    u.automerge_cache_bytes += stored;
+                    u.cache_bytes += stored;
+                }
+                Some(&COMMUNITY_INDEX) => u.cache_bytes += stored,
+                Some(&SYNC_STATE) => u.sync_state_bytes += stored,
+                _ => u.other_bytes += stored,
+            }
+        }
+        Ok(u)
+    }
+}
+
+/// See [`Store::usage`]. "Logical" bytes are `change_bytes + signature_bytes`: what a node must
+/// keep to hold its documents, and what a peer must receive to have them.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct StoreUsage {
+    pub documents: u64,
+    pub changes: u64,
+    /// The automerge change bytes of every stored change.
+    pub change_bytes: u64,
+    /// Their ed25519 signatures (64 bytes each).
+    pub signature_bytes: u64,
+    /// Keys and values of the change records as stored (change, signature, arrival time).
+    pub changes_stored_bytes: u64,
+    /// Documents' index rows, community index and saved automerge documents.
+    pub cache_bytes: u64,
+    pub automerge_cache_bytes: u64,
+    /// Per-peer automerge sync states (shared heads).
+    pub sync_state_bytes: u64,
+    /// Roster, address book, survey answers, metadata.
+    pub other_bytes: u64,
+    /// What sled occupies on disk, logs and free space included.
+    pub disk_bytes: u64,
 }

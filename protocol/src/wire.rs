@@ -54,8 +54,13 @@ pub enum SyncRequest {
         ops: Vec<SignedRosterOp>,
     },
     /// "What are your collection digests?" Each node answers only for the audiences the asker
-    /// may read.
-    Digest { federation: FederationId },
+    /// may read. `asker` carries the asker's own digests (`members` only when both are members),
+    /// so that the responder also learns when the two are in sync: of two nodes, only the one
+    /// with the lower id starts sessions.
+    Digest {
+        federation: FederationId,
+        asker: Option<(SetDigest, Option<SetDigest>)>,
+    },
     /// "Your 256 bucket digests for this audience."
     Buckets {
         federation: FederationId,

@@ -144,7 +144,8 @@ impl NodeProc {
         Self::start_env(data, extra, &[])
     }
 
-    /// Starts a node with extra arguments and environment variables.
+    /// Starts a node with extra arguments and environment variables. `--http` or `--listen` in
+    /// `extra` replace the defaults (a free loopback port; loopback TCP and QUIC).
     pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data.parent().unwrap_or(data))?;
         // A node killed with SIGKILL leaves its old address behind.
@@ -162,12 +163,16 @@ impl NodeProc {
             } else {
                 &["--http", "127.0.0.1:0"][..]
             })
-            .args([
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--listen",
-                "/ip4/127.0.0.1/udp/0/quic-v1",
-            ])
+            .args(if extra.contains(&"--listen") {
+                &[][..]
+            } else {
+                &[
+                    "--listen",
+                    "/ip4/127.0.0.1/tcp/0",
+                    "--listen",
+                    "/ip4/127.0.0.1/udp/0/quic-v1",
+                ][..]
+            })
             .args(extra)
             // `COPNET_TEST_LOG=debug` to see every session in the nodes' logs.
             .env(

@@ -132,6 +132,7 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
                 to_a,
                 &SyncRequest::Digest {
                     federation: copnet_protocol::FederationId([7; 32]),
+                    asker: None,
                 },
             )
             .await;
@@ -246,7 +247,13 @@ fn a_hostile_peer_is_refused_and_changes_nothing() -> anyhow::Result<()> {
         assert_eq!(refused(r), RefusalCode::Forbidden);
         match net
             .handle()
-            .request(to_a, &SyncRequest::Digest { federation: fed })
+            .request(
+                to_a,
+                &SyncRequest::Digest {
+                    federation: fed,
+                    asker: None,
+                },
+            )
             .await?
         {
             SyncResponse::Digest { members, .. } => {
@@ -543,7 +550,13 @@ fn departed_and_outside_nodes_get_nothing() -> anyhow::Result<()> {
             "{r:?}"
         );
         let r = h
-            .request(to_a, &SyncRequest::Digest { federation: fed })
+            .request(
+                to_a,
+                &SyncRequest::Digest {
+                    federation: fed,
+                    asker: None,
+                },
+            )
             .await;
         assert_eq!(refused(r), RefusalCode::NotInRoster);
         let r = h.request(to_a, &ask(consult)).await;
@@ -610,7 +623,10 @@ fn departed_and_outside_nodes_get_nothing() -> anyhow::Result<()> {
             "{r:?}"
         );
         for req in [
-            SyncRequest::Digest { federation: fed },
+            SyncRequest::Digest {
+                federation: fed,
+                asker: None,
+            },
             ask(consult),
             SyncRequest::Items {
                 federation: fed,

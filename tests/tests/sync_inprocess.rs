@@ -297,6 +297,7 @@ async fn invalid_changes_are_refused_whole_and_change_nothing() {
         &outsider.node_id(),
         SyncRequest::Digest {
             federation: a.federation_id().unwrap(),
+            asker: None,
         },
     );
     assert!(matches!(

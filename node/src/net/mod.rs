@@ -11,6 +11,7 @@
 mod codec;
 mod swarm;
 mod syncer;
+mod wire_count;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -93,6 +94,7 @@ pub struct NetState {
     pub listen: Vec<Multiaddr>,
     pub peers: BTreeMap<NodeId, PeerStatus>,
     pub traffic: Traffic,
+    pub wire: Arc<wire_count::WireCounters>,
 }
 
 /// Sync and join payload bytes since the node started (framing, noise and yamux overhead and
@@ -109,6 +111,10 @@ pub struct Traffic {
     pub offences: u64,
     /// Peers banned after repeated offences.
     pub bans: u64,
+    /// Every byte of every TCP connection, below noise and yamux: handshakes, identify, ping,
+    /// gossip and framing included (QUIC connections are not counted).
+    pub wire_bytes_sent: u64,
+    pub wire_bytes_received: u64,
 }
 
 /// A cloneable client of the swarm task.
@@ -237,7 +243,13 @@ impl NetHandle {
     }
 
     pub fn traffic(&self) -> Traffic {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).traffic
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (sent, received) = state.wire.totals();
+        Traffic {
+            wire_bytes_sent: sent,
+            wire_bytes_received: received,
+            ..state.traffic
+        }
     }
 
     pub fn peer_status(&self) -> BTreeMap<NodeId, PeerStatus> {

@@ -16,19 +16,21 @@ use copnet_protocol::wire::{
 };
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
+use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, mdns, noise, ping, tcp,
-    yamux,
+    Multiaddr, PeerId, StreamProtocol, Swarm, Transport, allow_block_list, identify, mdns, noise,
+    ping, tcp, yamux,
 };
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::codec::FrameCodec;
 use super::syncer::SyncerEvent;
+use super::wire_count::Counted;
 use super::{Command, NetConfig, NetError, NetState, node_id, peer_id};
 use crate::replica::Replica;
 use crate::session::{self, LinkError};
@@ -147,15 +149,24 @@ impl SwarmTask {
         let keypair = libp2p::identity::Keypair::ed25519_from_bytes(replica.key().secret_bytes())
             .map_err(|e| build(&e))?;
         let mdns_on = config.mdns;
+        let wire = state.lock().unwrap_or_else(|e| e.into_inner()).wire.clone();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
+            .with_quic()
+            // TCP as `with_tcp` builds it, with every byte of the connection counted.
+            .with_other_transport(
+                |key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                    Ok(
+                        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                            .map(move |stream, _| Counted::new(stream, wire.clone()))
+                            .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+                            .authenticate(noise::Config::new(key)?)
+                            .multiplex(yamux::Config::default())
+                            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))),
+                    )
+                },
             )
             .map_err(|e| build(&e))?
-            .with_quic()
             .with_behaviour(|key| {
                 let gossip_config = gossipsub::ConfigBuilder::default()
                     .max_transmit_size(MAX_ANNOUNCE_BYTES)
@@ -798,10 +809,14 @@ impl SwarmTask {
         }
         let replica = self.replica.clone();
         let answers = self.answers_tx.clone();
+        let syncer = self.syncer.clone();
         tokio::spawn(async move {
             let (bytes, offence) =
                 tokio::task::spawn_blocking(move || match wire::decode::<SyncRequest>(&request) {
                     Ok(req) => {
+                        if session::asker_in_sync(&replica, &node, &req) {
+                            let _ = syncer.try_send(SyncerEvent::InSync(peer));
+                        }
                         let (resp, offence) = session::respond(&replica, &node, req);
                         let mut bytes = wire::encode(&resp);
                         if bytes.len() > MAX_MESSAGE_BYTES {

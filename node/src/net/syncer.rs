@@ -1,9 +1,16 @@
 //! Decides when to run a sync session with which peer, and when to announce.
 //!
-//! A session runs with a peer when it connects, when its announcement differs from our state, when
-//! our roster changes (to deliver the new ops), and every [`ANTI_ENTROPY`] as a safety net. At most
-//! one session per peer runs at a time; requests that arrive meanwhile coalesce into one rerun.
-//! Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of writes costs one message.
+//! Of two nodes, only the one with the lower node id starts sessions between them: a session
+//! carries changes both ways, and two sessions at once (one started by each side) would each carry
+//! every change, doubling the traffic of a first replication and of every catch-up. The other side
+//! asks for a session by announcing, and learns that the two are in sync from the digests the
+//! session's `Digest` request carries ([`SyncerEvent::InSync`]).
+//!
+//! The starting side runs a session with a peer when it connects, when the peer's announcement
+//! differs from our state, when our documents or roster change, and every [`ANTI_ENTROPY`] as a
+//! safety net. At most one session per peer runs at a time; requests that arrive meanwhile
+//! coalesce into one rerun. Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of
+//! writes costs one message.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -31,6 +38,8 @@ pub(crate) enum SyncerEvent {
     Announced(PeerId, Box<Announce>),
     /// A connected node just left or was removed: deliver the roster ops that say so.
     Farewell(PeerId),
+    /// A session the peer started found both sides holding the same documents.
+    InSync(PeerId),
 }
 
 pub(super) struct Syncer {
@@ -124,8 +133,16 @@ impl Syncer {
         }
     }
 
+    /// Whether this node starts the sessions with `peer`: the lower node id does.
+    fn starts_sessions_with(&self, peer: &NodeId) -> bool {
+        self.replica.node_id() < *peer
+    }
+
     fn request_session(&mut self, node: NodeId) {
-        if self.replica.peer_role(&node).is_none() || self.replica.own_role().is_none() {
+        if self.replica.peer_role(&node).is_none()
+            || self.replica.own_role().is_none()
+            || !self.starts_sessions_with(&node)
+        {
             return;
         }
         if self.running.contains(&node) {
@@ -159,6 +176,14 @@ impl Syncer {
                     }
                     net.disconnect(p).await;
                 });
+            }
+            SyncerEvent::InSync(p) => {
+                let Some(n) = node_id(&p) else { return };
+                self.dirty.remove(&n);
+                let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+                let st = status.peers.entry(n).or_default();
+                st.docs_behind = 0;
+                st.last_in_sync_ms = Some(now_ms());
             }
             SyncerEvent::Announced(p, a) => {
                 let Some(n) = node_id(&p) else { return };
@@ -198,6 +223,17 @@ impl Syncer {
                 }
                 drop(status);
                 self.schedule_announce();
+                // The peers this node starts sessions with hear of it from a session at once;
+                // the others from the announcement, and start one themselves.
+                for n in self.connected_peers() {
+                    if self
+                        .replica
+                        .peer_role(&n)
+                        .is_some_and(|r| may_read(r, audience))
+                    {
+                        self.request_session(n);
+                    }
+                }
             }
             Ok(ReplicaEvent::RosterChanged) => {
                 self.schedule_announce();
@@ -274,7 +310,8 @@ impl Syncer {
                     self.net.add_addresses(*peer, addrs.clone()).await;
                 }
                 let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(st) = status.peers.get_mut(&node) {
+                {
+                    let st = status.peers.entry(node).or_default();
                     if report.in_sync {
                         self.dirty.remove(&node);
                         st.docs_behind = 0;

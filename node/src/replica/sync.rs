@@ -24,7 +24,7 @@ use copnet_protocol::{
 };
 
 use super::{Replica, ReplicaError, ReplicaEvent, Result, now_ms};
-use crate::store::{DocEntry, StoredChange, WriteBatch};
+use crate::store::{DocEntry, StoredChange, Ticket, WriteBatch};
 use crate::views;
 
 /// Most changes held while waiting for the roster ops they cite.
@@ -435,16 +435,38 @@ impl Replica {
 
     /// Receives one automerge sync message from `peer`: verify every carried change, then apply to
     /// a copy, check the document rule, store. One invalid change rejects the whole message.
+    /// Returns once what it stored is on disk.
     pub fn sync_receive(
         &self,
         peer: &NodeId,
         ch: Channel,
         incoming: DocSyncMessage,
     ) -> Result<Received> {
+        let (received, ticket) = self.sync_receive_unflushed(peer, ch, incoming)?;
+        if let Some(ticket) = ticket {
+            self.store.wait_durable(ticket)?;
+        }
+        Ok(received)
+    }
+
+    /// Waits until every write that returned `ticket` (and all before it) is on disk.
+    pub fn wait_durable(&self, ticket: Ticket) -> Result<()> {
+        Ok(self.store.wait_durable(ticket)?)
+    }
+
+    /// [`Replica::sync_receive`] without waiting for the disk: the caller waits once, with
+    /// [`Replica::wait_durable`], for the last ticket of a whole batch of documents (one fsync
+    /// instead of one per document) before it answers or acknowledges anything.
+    pub fn sync_receive_unflushed(
+        &self,
+        peer: &NodeId,
+        ch: Channel,
+        incoming: DocSyncMessage,
+    ) -> Result<(Received, Option<Ticket>)> {
         let role = self.peer_may_sync(peer)?;
         let doc = incoming.doc;
         let Some(bytes) = incoming.message else {
-            return Ok(Received::default());
+            return Ok((Received::default(), None));
         };
         let own_role = self.own_role().ok_or(ReplicaError::NotActive)?;
         if let Some(entry) = self.store.doc_entry(&doc)?
@@ -502,10 +524,13 @@ impl Replica {
             }
             missing_roster.sort();
             missing_roster.dedup();
-            return Ok(Received {
-                applied: 0,
-                missing_roster,
-            });
+            return Ok((
+                Received {
+                    applied: 0,
+                    missing_roster,
+                },
+                None,
+            ));
         }
 
         let (applied, applied_audience, ticket) = {
@@ -537,15 +562,17 @@ impl Replica {
                 (new.len(), Some(entry.audience), ticket)
             }
         };
-        self.store.wait_durable(ticket)?;
         if let Some(audience) = applied_audience {
             tracing::debug!(%doc, from = %peer.fmt_short(), applied, "applied remote changes");
             self.emit(ReplicaEvent::DocChanged(doc, audience));
         }
-        Ok(Received {
-            applied,
-            missing_roster: vec![],
-        })
+        Ok((
+            Received {
+                applied,
+                missing_roster: vec![],
+            },
+            Some(ticket),
+        ))
     }
 
     /// The document rule and read gating for a candidate document, then its index row.
