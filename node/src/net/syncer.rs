@@ -1,16 +1,11 @@
 //! Decides when to run a sync session with which peer, and when to announce.
 //!
-//! Of two nodes, only the one with the lower node id starts sessions between them: a session
-//! carries changes both ways, and two sessions at once (one started by each side) would each carry
-//! every change, doubling the traffic of a first replication and of every catch-up. The other side
-//! asks for a session by announcing, and learns that the two are in sync from the digests the
-//! session's `Digest` request carries ([`SyncerEvent::InSync`]).
-//!
-//! The starting side runs a session with a peer when it connects, when the peer's announcement
-//! differs from our state, when our documents or roster change, and every [`ANTI_ENTROPY`] as a
-//! safety net. At most one session per peer runs at a time; requests that arrive meanwhile
-//! coalesce into one rerun. Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of
-//! writes costs one message.
+//! A session runs with a peer when it connects, when its announcement differs from our state, when
+//! our roster changes (to deliver the new ops), and every [`ANTI_ENTROPY`] as a safety net. At most
+//! one session per peer runs at a time; requests that arrive meanwhile coalesce into one rerun.
+//! Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of writes costs one message.
+//! A session the peer started that ends with equal digests also marks the peer in sync
+//! ([`SyncerEvent::InSync`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -133,16 +128,8 @@ impl Syncer {
         }
     }
 
-    /// Whether this node starts the sessions with `peer`: the lower node id does.
-    fn starts_sessions_with(&self, peer: &NodeId) -> bool {
-        self.replica.node_id() < *peer
-    }
-
     fn request_session(&mut self, node: NodeId) {
-        if self.replica.peer_role(&node).is_none()
-            || self.replica.own_role().is_none()
-            || !self.starts_sessions_with(&node)
-        {
+        if self.replica.peer_role(&node).is_none() || self.replica.own_role().is_none() {
             return;
         }
         if self.running.contains(&node) {
@@ -223,17 +210,6 @@ impl Syncer {
                 }
                 drop(status);
                 self.schedule_announce();
-                // The peers this node starts sessions with hear of it from a session at once;
-                // the others from the announcement, and start one themselves.
-                for n in self.connected_peers() {
-                    if self
-                        .replica
-                        .peer_role(&n)
-                        .is_some_and(|r| may_read(r, audience))
-                    {
-                        self.request_session(n);
-                    }
-                }
             }
             Ok(ReplicaEvent::RosterChanged) => {
                 self.schedule_announce();
