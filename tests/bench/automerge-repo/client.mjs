@@ -40,7 +40,27 @@ adapter.receiveMessage = (bytes) => {
 const start = performance.now()
 const repo = new Repo({ network: [adapter], storage: new NodeFSStorageAdapter(arg("--storage")) })
 await adapter.whenReady()
-const handles = await Promise.all(ids.map((id) => repo.find(id)))
+// Asking for every document at once makes automerge-repo 2.5.6 give up on some ("Document … is
+// unavailable") at a few thousand documents; ask in slices, and ask again for those it gave up on.
+const SLICE = 500
+const handles = []
+let retries = 0
+for (let i = 0; i < ids.length; i += SLICE) {
+  const slice = ids.slice(i, i + SLICE)
+  const found = await Promise.all(
+    slice.map(async (id) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await repo.find(id)
+        } catch (e) {
+          if (attempt >= 3) throw e
+          retries += 1
+        }
+      }
+    }),
+  )
+  handles.push(...found)
+}
 const found = performance.now()
 await repo.flush()
 while (performance.now() - last < QUIET_MS) {
@@ -50,6 +70,7 @@ const usage = process.resourceUsage()
 console.log(
   JSON.stringify({
     docs: handles.filter((h) => h.isReady()).length,
+    find_retries: retries,
     all_found_ms: found - start,
     last_message_ms: last - start,
     messages_sent: counts.sent,
