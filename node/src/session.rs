@@ -362,21 +362,26 @@ fn digest_request(replica: &Replica, federation: FederationId, both_members: boo
     }
 }
 
-/// Whether `req` is a `Digest` request whose asker holds exactly what we hold of everything the
-/// two may share: the session `peer` runs found us in sync. This is how the side that does not
-/// start sessions learns it (see `net::syncer`).
+/// Whether `req` is a `Digest` request of our federation whose asker holds exactly what we hold
+/// of everything the two may share: the session `peer` runs found us in sync, which our own
+/// status then shows without waiting for a session of ours (see `net::syncer`).
 pub fn asker_in_sync(replica: &Replica, peer: &NodeId, req: &SyncRequest) -> bool {
     let SyncRequest::Digest {
+        federation,
         asker: Some((fed, members)),
-        ..
     } = req
     else {
         return false;
     };
     let (ours_fed, ours_members) = replica.digests();
-    let both_members =
-        replica.peer_role(peer) == Some(Role::Member) && replica.own_role() == Some(Role::Member);
-    *fed == ours_fed && (!both_members || *members == Some(ours_members))
+    replica.federation_id() == Some(*federation)
+        && *fed == ours_fed
+        && (!both_members(replica, peer) || *members == Some(ours_members))
+}
+
+/// Whether `peer` and this node are both members: only then is the `members` collection shared.
+pub(crate) fn both_members(replica: &Replica, peer: &NodeId) -> bool {
+    replica.peer_role(peer) == Some(Role::Member) && replica.own_role() == Some(Role::Member)
 }
 
 /// Sends `link`'s peer the roster ops it lacks (the roster step of a session, alone). Used to
@@ -468,8 +473,7 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
         }
         SyncRequest::Digest { .. } => {
             let (f, m) = replica.digests();
-            let members =
-                (role == Role::Member && replica.own_role() == Some(Role::Member)).then_some(m);
+            let members = both_members(replica, peer).then_some(m);
             (
                 SyncResponse::Digest {
                     federation: f,

@@ -55,8 +55,7 @@ pub enum SyncRequest {
     },
     /// "What are your collection digests?" Each node answers only for the audiences the asker
     /// may read. `asker` carries the asker's own digests (`members` only when both are members),
-    /// so that the responder also learns when the two are in sync: of two nodes, only the one
-    /// with the lower id starts sessions.
+    /// so that the responder also learns when the two are in sync.
     Digest {
         federation: FederationId,
         asker: Option<(SetDigest, Option<SetDigest>)>,

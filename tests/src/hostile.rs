@@ -157,8 +157,15 @@ pub fn compression_bomb(doc: &DocId, inflated: usize) -> DocSyncMessage {
 
 /// The peak resident memory of process `pid`, in bytes (Linux).
 pub fn peak_rss(pid: u32) -> Option<u64> {
+    proc_status_bytes(pid, "VmHWM")
+}
+
+/// A memory field of `/proc/PID/status` (`VmRSS`, `VmHWM`, …) in bytes.
+pub fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }

@@ -94,11 +94,13 @@ pub struct NetState {
     pub listen: Vec<Multiaddr>,
     pub peers: BTreeMap<NodeId, PeerStatus>,
     pub traffic: Traffic,
+    /// Bytes on the wire, counted by every TCP connection as it reads and writes.
     pub wire: Arc<wire_count::WireCounters>,
 }
 
-/// Sync and join payload bytes since the node started (framing, noise and yamux overhead and
-/// gossip are not included).
+/// Traffic since the node started. `requests_*` and `bytes_*` are sync and join payloads alone;
+/// `wire_bytes_*` are everything on TCP, read from [`NetState::wire`] when the traffic is asked
+/// for (they stay zero in `NetState::traffic`).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Traffic {
     pub requests_sent: u64,

@@ -165,12 +165,9 @@ impl Syncer {
                 });
             }
             SyncerEvent::InSync(p) => {
-                let Some(n) = node_id(&p) else { return };
-                self.dirty.remove(&n);
-                let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
-                let st = status.peers.entry(n).or_default();
-                st.docs_behind = 0;
-                st.last_in_sync_ms = Some(now_ms());
+                if let Some(n) = node_id(&p) {
+                    self.mark_in_sync(n);
+                }
             }
             SyncerEvent::Announced(p, a) => {
                 let Some(n) = node_id(&p) else { return };
@@ -189,11 +186,9 @@ impl Syncer {
         let mut theirs = a.roster_heads.clone();
         theirs.sort();
         let (fed, members) = self.replica.digests();
-        let both_members = self.replica.peer_role(peer) == Some(Role::Member)
-            && self.replica.own_role() == Some(Role::Member);
         ours != theirs
             || fed != a.federation_digest
-            || (both_members && members != a.members_digest)
+            || (session::both_members(&self.replica, peer) && members != a.members_digest)
     }
 
     fn on_replica_event(&mut self, event: Result<ReplicaEvent, broadcast::error::RecvError>) {
@@ -276,6 +271,15 @@ impl Syncer {
         }
     }
 
+    /// A session (ours or the peer's) ended with both sides' digests equal.
+    fn mark_in_sync(&mut self, node: NodeId) {
+        self.dirty.remove(&node);
+        let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = status.peers.entry(node).or_default();
+        st.docs_behind = 0;
+        st.last_in_sync_ms = Some(now_ms());
+    }
+
     async fn on_session_done(&mut self, node: NodeId, result: Result<SessionReport, SessionError>) {
         self.running.remove(&node);
         match result {
@@ -285,19 +289,15 @@ impl Syncer {
                 for (peer, addrs) in &report.addresses {
                     self.net.add_addresses(*peer, addrs.clone()).await;
                 }
-                let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
-                {
-                    let st = status.peers.entry(node).or_default();
-                    if report.in_sync {
-                        self.dirty.remove(&node);
-                        st.docs_behind = 0;
-                        st.last_in_sync_ms = Some(now_ms());
-                    } else {
-                        let dirty = self.dirty.get(&node).map_or(0, HashSet::len);
-                        st.docs_behind = dirty.max(report.unsynced).max(1);
-                        // Something is still moving: look again soon.
-                        self.again.insert(node);
-                    }
+                if report.in_sync {
+                    self.mark_in_sync(node);
+                } else {
+                    let dirty = self.dirty.get(&node).map_or(0, HashSet::len);
+                    let mut status = self.net.state.lock().unwrap_or_else(|e| e.into_inner());
+                    status.peers.entry(node).or_default().docs_behind =
+                        dirty.max(report.unsynced).max(1);
+                    // Something is still moving: look again soon.
+                    self.again.insert(node);
                 }
             }
             Err(SessionError::Offence(why)) => {

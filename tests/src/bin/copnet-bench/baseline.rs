@@ -19,7 +19,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::Populated;
+use super::{Populated, ratio};
 
 fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/automerge-repo")
@@ -219,8 +219,7 @@ impl Baseline {
         let wire = v["wire_bytes_total"].as_u64().unwrap_or(0);
         v["raw_bytes"] = json!(self.raw_bytes);
         v["raw_bytes_are"] = json!("the saved automerge documents as exported (compressed)");
-        v["wire_bytes_over_raw"] =
-            json!((wire as f64 / self.raw_bytes.max(1) as f64 * 1000.0).round() / 1000.0);
+        v["wire_bytes_over_raw"] = ratio(wire as f64, self.raw_bytes as f64);
         Ok(v)
     }
 

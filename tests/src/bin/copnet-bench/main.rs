@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use copnet_protocol::{Domain, NodeKey, keys};
-use copnet_tests::hostile::peak_rss;
+use copnet_tests::hostile::{peak_rss, proc_status_bytes};
 use copnet_tests::workload::Workload;
 use copnet_tests::{NodeProc, StatusCode, copnet_ok, invite_and_join, wait_converged, wait_for};
 use serde_json::{Value, json};
@@ -121,7 +121,8 @@ fn num(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
 
-/// A node's sync and wire counters, and storage, now.
+/// A node's sync and wire counters (since it started, or between two readings).
+#[derive(Default)]
 struct Counters {
     requests: u64,
     payload_sent: u64,
@@ -142,24 +143,32 @@ impl Counters {
         })
     }
 
-    fn since(&self, before: &Counters) -> Value {
-        json!({
-            "request_response_exchanges": self.requests - before.requests,
-            "payload_bytes_sent": self.payload_sent - before.payload_sent,
-            "payload_bytes_received": self.payload_received - before.payload_received,
-            "wire_bytes_sent": self.wire_sent - before.wire_sent,
-            "wire_bytes_received": self.wire_received - before.wire_received,
-        })
+    fn since(&self, before: &Counters) -> Counters {
+        Counters {
+            requests: self.requests - before.requests,
+            payload_sent: self.payload_sent - before.payload_sent,
+            payload_received: self.payload_received - before.payload_received,
+            wire_sent: self.wire_sent - before.wire_sent,
+            wire_received: self.wire_received - before.wire_received,
+        }
     }
 
-    fn zero() -> Self {
-        Self {
-            requests: 0,
-            payload_sent: 0,
-            payload_received: 0,
-            wire_sent: 0,
-            wire_received: 0,
-        }
+    fn wire(&self) -> u64 {
+        self.wire_sent + self.wire_received
+    }
+
+    fn payload(&self) -> u64 {
+        self.payload_sent + self.payload_received
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "request_response_exchanges": self.requests,
+            "payload_bytes_sent": self.payload_sent,
+            "payload_bytes_received": self.payload_received,
+            "wire_bytes_sent": self.wire_sent,
+            "wire_bytes_received": self.wire_received,
+        })
     }
 }
 
@@ -192,12 +201,7 @@ fn logical_bytes(storage: &Value) -> u64 {
 
 fn rss(node: &NodeProc) -> Value {
     let pid = node.pid().unwrap_or(0);
-    let field = |name: &str| -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|l| l.starts_with(name))?;
-        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
-    };
-    json!({ "rss_bytes": field("VmRSS:"), "peak_rss_bytes": peak_rss(pid) })
+    json!({ "rss_bytes": proc_status_bytes(pid, "VmRSS"), "peak_rss_bytes": peak_rss(pid) })
 }
 
 fn ratio(a: f64, b: f64) -> Value {
@@ -355,11 +359,9 @@ fn replicate(p: &Populated, role: &str) -> anyhow::Result<Replicated> {
     invite_and_join(&p.a, &joiner, role)?;
     wait_holds(&joiner, want, Duration::from_secs(3600))?;
     let wall = t.elapsed().as_secs_f64();
-    let traffic = Counters::of(&joiner)?.since(&Counters::zero());
+    let traffic = Counters::of(&joiner)?;
     let held = storage(&joiner)?;
     let raw = logical_bytes(&held);
-    let wire = num(&traffic["wire_bytes_sent"]) + num(&traffic["wire_bytes_received"]);
-    let payload = num(&traffic["payload_bytes_sent"]) + num(&traffic["payload_bytes_received"]);
     Ok(Replicated {
         result: json!({
             "documents_generated": p.docs.len(),
@@ -368,9 +370,10 @@ fn replicate(p: &Populated, role: &str) -> anyhow::Result<Replicated> {
             "wall_s": wall,
             "raw_bytes": raw,
             "raw_bytes_are": "automerge change bytes + 64-byte signatures of every change the joiner holds",
-            "traffic_of_joiner": traffic,
-            "wire_bytes_over_raw": ratio(wire as f64, raw as f64),
-            "payload_bytes_over_raw": ratio(payload as f64, raw as f64),
+            "traffic_of_joiner": traffic.json(),
+            "wire_bytes_total": traffic.wire(),
+            "wire_bytes_over_raw": ratio(traffic.wire() as f64, raw as f64),
+            "payload_bytes_over_raw": ratio(traffic.payload() as f64, raw as f64),
             "joiner": rss(&joiner),
         }),
         joiner,
@@ -393,7 +396,7 @@ fn s2(docs: usize, role: &str, seed: u64, with_baseline: bool) -> anyhow::Result
         out["copnet_over_automerge_repo"] = json!({
             "wall": ratio(out["copnet"]["wall_s"].as_f64().unwrap_or(0.0), first["wall_s"].as_f64().unwrap_or(0.0)),
             "wire_bytes": ratio(
-                (num(&out["copnet"]["traffic_of_joiner"]["wire_bytes_sent"]) + num(&out["copnet"]["traffic_of_joiner"]["wire_bytes_received"])) as f64,
+                num(&out["copnet"]["wire_bytes_total"]) as f64,
                 num(&first["wire_bytes_total"]) as f64),
         });
         out["automerge_repo"] = first;
@@ -427,26 +430,22 @@ fn s3(sizes: &[usize], seed: u64, with_baseline: bool) -> anyhow::Result<Value> 
         // Both nodes start a session on connecting; count both to their end.
         let after = wait_quiet(&joiner, Duration::from_secs(2))?;
         let after_a = Counters::of(&p.a)?;
-        let joiner_side = after.since(&Counters::zero());
-        let wire = num(&joiner_side["wire_bytes_sent"]) + num(&joiner_side["wire_bytes_received"]);
-        let payload =
-            num(&joiner_side["payload_bytes_sent"]) + num(&joiner_side["payload_bytes_received"]);
         let mut run = json!({
             "documents": n,
             "documents_held_by_the_reconnecting_node": num(&storage(&joiner)?["documents"]),
             "copnet": {
                 "until_in_sync_s": in_sync_s,
-                "traffic_of_reconnecting_node": joiner_side,
-                "traffic_of_other_node": after_a.since(&before_a),
-                "wire_bytes_total": wire,
-                "payload_bytes_total": payload,
+                "traffic_of_reconnecting_node": after.json(),
+                "traffic_of_other_node": after_a.since(&before_a).json(),
+                "wire_bytes_total": after.wire(),
+                "payload_bytes_total": after.payload(),
                 "round_trips": after.requests,
             },
         });
         if let Some(b) = b.as_mut() {
             let again = b.reconnect()?;
             run["copnet_over_automerge_repo"] = json!({
-                "wire_bytes": ratio(wire as f64, num(&again["wire_bytes_total"]) as f64),
+                "wire_bytes": ratio(after.wire() as f64, num(&again["wire_bytes_total"]) as f64),
                 "messages": ratio(after.requests as f64 * 2.0, (num(&again["messages_sent"]) + num(&again["messages_received"])) as f64),
             });
             run["automerge_repo"] = again;
@@ -532,8 +531,6 @@ fn s4(docs: usize, share: f64, seed: u64) -> anyhow::Result<Value> {
     let after_b = wait_quiet(&b, Duration::from_secs(2))?;
     let after_a = Counters::of(&a)?;
     let (da, db) = (after_a.since(&before_a), after_b.since(&before_b));
-    let wire = num(&da["wire_bytes_sent"]) + num(&da["wire_bytes_received"]);
-    let payload = num(&da["payload_bytes_sent"]) + num(&da["payload_bytes_received"]);
     Ok(json!({
         "scenario": "S4 two members apart, each changes a share of the documents, then reconnect",
         "machine": machine(),
@@ -543,10 +540,10 @@ fn s4(docs: usize, share: f64, seed: u64) -> anyhow::Result<Value> {
         "missing_change_bytes": missing,
         "missing_bytes_are": "change bytes + signatures each side wrote while apart (what the other lacks)",
         "until_in_sync_s": wall,
-        "traffic_of_a": da,
-        "traffic_of_b": db,
-        "wire_bytes_over_missing": ratio(wire as f64, missing as f64),
-        "payload_bytes_over_missing": ratio(payload as f64, missing as f64),
+        "traffic_of_a": da.json(),
+        "traffic_of_b": db.json(),
+        "wire_bytes_over_missing": ratio(da.wire() as f64, missing as f64),
+        "payload_bytes_over_missing": ratio(da.payload() as f64, missing as f64),
         "round_trips": after_a.requests - before_a.requests,
     }))
 }
