@@ -26,6 +26,7 @@ pub async fn join(
     net: &NetHandle,
     token: &str,
 ) -> Result<Value, ApiError> {
+    let started_ms = crate::replica::now_ms();
     let token = InviteToken::decode(token).map_err(token_error)?;
     if let Some(fed) = replica.federation_id() {
         return Err(ReplicaError::AlreadyInFederation(fed).into());
@@ -100,21 +101,26 @@ pub async fn join(
     net.roster_changed().await;
     net.add_addresses(token.body.issuer, token.body.addrs.clone())
         .await;
-    // Roster first, then content: one session with the inviting node before we return, so the
-    // repertoire is there when the person looks.
-    let first = tokio::time::timeout(
-        FIRST_SYNC_TIMEOUT,
-        session::run(
-            replica.clone(),
-            token.body.issuer,
-            &net.link(token.body.issuer),
-        ),
-    )
-    .await;
-    let synced = match first {
-        Ok(Ok(report)) => json!({ "changes": report.changes_applied, "in_sync": report.in_sync }),
-        Ok(Err(e)) => json!({ "error": e.to_string() }),
-        Err(_) => json!({ "error": "still syncing in the background" }),
+    // Roster first, then content: the first session with the inviting node ends before we
+    // return, so the repertoire is there when the person looks. The syncer runs it (of two
+    // nodes, the lower id starts sessions; the inviting node starts one the moment it admits us,
+    // or ours does on the roster change above): a second session run from here would race it
+    // and carry every change twice.
+    let issuer = token.body.issuer;
+    let deadline = tokio::time::Instant::now() + FIRST_SYNC_TIMEOUT;
+    let synced = loop {
+        if net
+            .peer_status()
+            .get(&issuer)
+            .and_then(|p| p.last_in_sync_ms)
+            .is_some_and(|at| at >= started_ms)
+        {
+            break json!({ "in_sync": true });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break json!({ "error": "still syncing in the background" });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     let fed = replica.federation().expect("just adopted");
     tracing::info!(federation = %fed.id, "joined");

@@ -127,6 +127,7 @@ pub async fn run(
 ) -> Result<SessionReport, SessionError> {
     let mut report = SessionReport::default();
     let federation = replica.federation_id().ok_or(ReplicaError::NoFederation)?;
+    replica.begin_conversation(&peer, Channel::Initiated);
 
     // 1. Roster: pull what we lack, push what they lack.
     let ours = replica.roster_heads();
@@ -169,32 +170,9 @@ pub async fn run(
     }
 
     // Where the other roster nodes can be reached, if we do not know yet.
-    let known: BTreeSet<NodeId> = replica
-        .store()
-        .address_book()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    let unknown = replica.roster_state().is_some_and(|s| {
-        s.active()
-            .any(|m| m.node != replica.node_id() && m.node != peer && !known.contains(&m.node))
-    });
-    if unknown {
+    if let Some(addresses) = learn_addresses(&replica, peer, link).await? {
         report.round_trips += 1;
-        match link.request(SyncRequest::Addresses { federation }).await? {
-            SyncResponse::Addresses { peers } => {
-                report.addresses = peers
-                    .into_iter()
-                    .filter(|(n, _)| replica.peer_role(n).is_some() && *n != replica.node_id())
-                    .map(|(n, mut a)| {
-                        a.truncate(copnet_protocol::wire::MAX_ADDRESSES_PER_PEER);
-                        (n, a)
-                    })
-                    .collect();
-            }
-            other => return Err(unexpected(other)),
-        }
+        report.addresses = addresses;
     }
 
     // Who may read what, after the roster step.
@@ -353,6 +331,45 @@ pub async fn run(
     Ok(report)
 }
 
+/// Asks `link`'s peer where the roster nodes are whose addresses we do not know, if there are
+/// any (`None` without a request otherwise). A node learns addresses this way whether or not it
+/// starts the sessions with that peer (see `net::syncer`): the nodes two others joined through
+/// are often the only ones that know where both are.
+pub async fn learn_addresses(
+    replica: &Replica,
+    peer: NodeId,
+    link: &impl Link,
+) -> Result<Option<Vec<(NodeId, Vec<String>)>>, SessionError> {
+    let federation = replica.federation_id().ok_or(ReplicaError::NoFederation)?;
+    let known: BTreeSet<NodeId> = replica
+        .store()
+        .address_book()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let unknown = replica.roster_state().is_some_and(|s| {
+        s.active()
+            .any(|m| m.node != replica.node_id() && m.node != peer && !known.contains(&m.node))
+    });
+    if !unknown {
+        return Ok(None);
+    }
+    match link.request(SyncRequest::Addresses { federation }).await? {
+        SyncResponse::Addresses { peers } => Ok(Some(
+            peers
+                .into_iter()
+                .filter(|(n, _)| replica.peer_role(n).is_some() && *n != replica.node_id())
+                .map(|(n, mut a)| {
+                    a.truncate(copnet_protocol::wire::MAX_ADDRESSES_PER_PEER);
+                    (n, a)
+                })
+                .collect(),
+        )),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// A `Digest` request carrying our own digests (`members` only when both sides are members).
 fn digest_request(replica: &Replica, federation: FederationId, both_members: bool) -> SyncRequest {
     let (fed, members) = replica.digests();
@@ -454,13 +471,17 @@ pub fn respond(replica: &Replica, peer: &NodeId, req: SyncRequest) -> (SyncRespo
         );
     }
     match req {
-        SyncRequest::Roster { heads, .. } => (
-            SyncResponse::RosterOps {
-                ops: replica.roster_ops_for(&heads),
-                heads: replica.roster_heads(),
-            },
-            false,
-        ),
+        SyncRequest::Roster { heads, .. } => {
+            // Every session starts with the roster: a new conversation (see `run`).
+            replica.begin_conversation(peer, Channel::Answered);
+            (
+                SyncResponse::RosterOps {
+                    ops: replica.roster_ops_for(&heads),
+                    heads: replica.roster_heads(),
+                },
+                false,
+            )
+        }
         SyncRequest::RosterPush { ops, .. } => {
             if ops.len() > MAX_OPS_PER_MESSAGE {
                 return (refused(RefusalCode::BadRequest, "too many ops"), true);

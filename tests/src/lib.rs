@@ -353,7 +353,29 @@ pub fn wait_converged(nodes: &[&NodeProc], timeout: Duration) -> anyhow::Result<
             })
             .then_some(())
     })
+    .map_err(|e| {
+        // What each node saw, so that a failure on a CI machine can be read without rerunning.
+        let mut why = format!("{e}");
+        for n in nodes {
+            let peers = n
+                .api
+                .ok("/status")
+                .map(|s| s["peers"].to_string())
+                .unwrap_or_else(|e| format!("(no status: {e})"));
+            let log = std::fs::read_to_string(n.data.with_extension("log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(LOG_TAIL_LINES).collect();
+            why.push_str(&format!(
+                "\n--- {} peers: {peers}\n--- last lines of its log:\n{}",
+                n.data.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+        anyhow!(why)
+    })
 }
+
+/// Lines of each node's log a convergence failure shows.
+const LOG_TAIL_LINES: usize = 40;
 
 impl NodeProc {
     pub fn node_id(&self) -> String {

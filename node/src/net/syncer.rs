@@ -1,11 +1,19 @@
 //! Decides when to run a sync session with which peer, and when to announce.
 //!
-//! A session runs with a peer when it connects, when its announcement differs from our state, when
-//! our roster changes (to deliver the new ops), and every [`ANTI_ENTROPY`] as a safety net. At most
-//! one session per peer runs at a time; requests that arrive meanwhile coalesce into one rerun.
-//! Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of writes costs one message.
-//! A session the peer started that ends with equal digests also marks the peer in sync
-//! ([`SyncerEvent::InSync`]).
+//! Of two nodes, only the one with the lower node id starts sessions between them: a session
+//! carries changes both ways, and two sessions at once (one started by each side) would each carry
+//! every change, doubling the traffic of a first replication and of every catch-up. The other side
+//! asks for a session by announcing, and learns that the two are in sync from the digests the
+//! session's `Digest` request carries ([`SyncerEvent::InSync`]). Addresses are not left to the
+//! starting side: a node asks any peer it does not start sessions with where the roster nodes it
+//! cannot reach are, or two nodes that joined through a third, both with higher ids, would never
+//! find each other.
+//!
+//! The starting side runs a session with a peer when it connects, when the peer's announcement
+//! differs from our state, when our documents or roster change, and every [`ANTI_ENTROPY`] as a
+//! safety net. At most one session per peer runs at a time; requests that arrive meanwhile
+//! coalesce into one rerun. Announcements are debounced by [`ANNOUNCE_DEBOUNCE`] so a burst of
+//! writes costs one message.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -47,6 +55,13 @@ pub(super) struct Syncer {
     /// Documents changed since the last session that ended in sync, per peer.
     dirty: HashMap<NodeId, HashSet<DocId>>,
     sessions: JoinSet<(NodeId, Result<SessionReport, SessionError>)>,
+    /// The running session with each peer, to abort it when the peer reconnects.
+    session_tasks: HashMap<NodeId, tokio::task::AbortHandle>,
+    /// Address lookups in flight (see [`Syncer::learn_addresses_from`]), by peer asked.
+    lookups: JoinSet<NodeId>,
+    looking_up: HashSet<NodeId>,
+    /// Each connected peer's last announcement, to notice when we catch up with it.
+    last_announced: HashMap<NodeId, Box<Announce>>,
     announce_due: Option<tokio::time::Instant>,
     /// Per peer: when to retry a failed session, and the next delay.
     retries: HashMap<NodeId, (tokio::time::Instant, Duration)>,
@@ -68,6 +83,10 @@ impl Syncer {
             again: HashSet::new(),
             dirty: HashMap::new(),
             sessions: JoinSet::new(),
+            session_tasks: HashMap::new(),
+            lookups: JoinSet::new(),
+            looking_up: HashSet::new(),
+            last_announced: HashMap::new(),
             announce_due: None,
             retries: HashMap::new(),
         }
@@ -86,10 +105,25 @@ impl Syncer {
                 changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
                 Some(event) = self.events.recv() => self.on_event(event),
                 event = replica_events.recv() => self.on_replica_event(event),
-                Some(done) = self.sessions.join_next() => {
-                    if let Ok((node, result)) = done {
-                        self.on_session_done(node, result).await;
+                Some(done) = self.sessions.join_next_with_id() => match done {
+                    Ok((_, (node, result))) => self.on_session_done(node, result).await,
+                    Err(e) => {
+                        // Aborted (the peer reconnected) or panicked: run it again.
+                        let node = self.session_tasks.iter().find(|(_, h)| h.id() == e.id()).map(|(n, _)| *n);
+                        if let Some(node) = node {
+                            self.session_tasks.remove(&node);
+                            self.running.remove(&node);
+                            self.again.remove(&node);
+                            if e.is_panic() {
+                                tracing::error!(peer = %node.fmt_short(), "a sync session panicked");
+                            } else {
+                                self.request_session(node);
+                            }
+                        }
                     }
+                },
+                Some(Ok(node)) = self.lookups.join_next() => {
+                    self.looking_up.remove(&node);
                 }
                 _ = async { tokio::time::sleep_until(announce_at.unwrap()).await }, if announce_at.is_some() => {
                     self.announce_due = None;
@@ -106,10 +140,14 @@ impl Syncer {
                         self.request_session(n);
                     }
                 }
-                _ = tick.tick() => self.sync_all_connected(),
+                _ = tick.tick() => {
+                    tracing::debug!(peers = self.connected_peers().len(), "anti-entropy");
+                    self.sync_all_connected();
+                }
             }
         }
         self.sessions.shutdown().await;
+        self.lookups.shutdown().await;
         tracing::debug!("syncer stopped");
     }
 
@@ -122,14 +160,28 @@ impl Syncer {
             .collect()
     }
 
+    /// A session with every connected peer we start sessions with; from the others, where the
+    /// roster nodes we cannot reach are (their sessions bring us content, not addresses).
     fn sync_all_connected(&mut self) {
         for n in self.connected_peers() {
-            self.request_session(n);
+            if self.starts_sessions_with(&n) {
+                self.request_session(n);
+            } else if self.replica.peer_role(&n).is_some() {
+                self.learn_addresses_from(n);
+            }
         }
+    }
+
+    /// Whether this node starts the sessions with `peer`: the lower node id does.
+    fn starts_sessions_with(&self, peer: &NodeId) -> bool {
+        self.replica.node_id() < *peer
     }
 
     fn request_session(&mut self, node: NodeId) {
         if self.replica.peer_role(&node).is_none() || self.replica.own_role().is_none() {
+            return;
+        }
+        if !self.starts_sessions_with(&node) {
             return;
         }
         if self.running.contains(&node) {
@@ -137,11 +189,35 @@ impl Syncer {
             return;
         }
         self.running.insert(node);
+        tracing::debug!(peer = %node.fmt_short(), "session starts");
         let replica = self.replica.clone();
         let link = self.net.link(node);
-        self.sessions.spawn(async move {
+        let task = self.sessions.spawn(async move {
             let result = session::run(replica, node, &link).await;
             (node, result)
+        });
+        self.session_tasks.insert(node, task);
+    }
+
+    /// Asks `node` for the addresses of roster nodes we cannot reach yet, if there are any.
+    fn learn_addresses_from(&mut self, node: NodeId) {
+        if !self.looking_up.insert(node) {
+            return;
+        }
+        let (replica, net) = (self.replica.clone(), self.net.clone());
+        self.lookups.spawn(async move {
+            let link = net.link(node);
+            match session::learn_addresses(&replica, node, &link).await {
+                Ok(found) => {
+                    for (peer, addrs) in found.unwrap_or_default() {
+                        net.add_addresses(peer, addrs).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(peer = %node.fmt_short(), error = %e, "could not learn addresses");
+                }
+            }
+            node
         });
     }
 
@@ -150,7 +226,19 @@ impl Syncer {
             SyncerEvent::PeerUp(p) => {
                 if let Some(n) = node_id(&p) {
                     self.init_behind(&n);
-                    self.request_session(n);
+                    self.last_announced.remove(&n);
+                    if self.starts_sessions_with(&n) {
+                        // A session still running is waiting on the old connection, which may
+                        // be dead (the peer restarted): start afresh on the new one.
+                        if let Some(task) = self.session_tasks.get(&n) {
+                            task.abort();
+                            self.again.insert(n);
+                            return;
+                        }
+                        self.request_session(n);
+                    } else if self.replica.peer_role(&n).is_some() {
+                        self.learn_addresses_from(n);
+                    }
                 }
             }
             SyncerEvent::Farewell(p) => {
@@ -166,6 +254,7 @@ impl Syncer {
             }
             SyncerEvent::InSync(p) => {
                 if let Some(n) = node_id(&p) {
+                    tracing::debug!(peer = %n.fmt_short(), "the peer's session found us in sync");
                     self.mark_in_sync(n);
                 }
             }
@@ -174,7 +263,10 @@ impl Syncer {
                 if self.differs(&n, &a) {
                     self.bump_behind(&n);
                     self.request_session(n);
+                } else {
+                    self.mark_in_sync(n);
                 }
+                self.last_announced.insert(n, a);
             }
         }
     }
@@ -205,6 +297,19 @@ impl Syncer {
                 }
                 drop(status);
                 self.schedule_announce();
+                // The peers this node starts sessions with hear of it from a session at once;
+                // the others from the announcement, and start one themselves.
+                for n in self.connected_peers() {
+                    if self.starts_sessions_with(&n)
+                        && self
+                            .replica
+                            .peer_role(&n)
+                            .is_some_and(|r| may_read(r, audience))
+                    {
+                        self.request_session(n);
+                    }
+                }
+                self.caught_up_with_announced();
             }
             Ok(ReplicaEvent::RosterChanged) => {
                 self.schedule_announce();
@@ -215,6 +320,25 @@ impl Syncer {
                 self.sync_all_connected();
             }
             Err(broadcast::error::RecvError::Closed) => {}
+        }
+    }
+
+    /// Marks in sync the peers whose last announcement shows what we now hold. A change that
+    /// reached us from a third node, or after the peer's session had already found us in sync,
+    /// leaves the peer marked behind; if the peer announced that same state, we are not.
+    fn caught_up_with_announced(&mut self) {
+        if self.last_announced.is_empty() {
+            return;
+        }
+        let connected = self.connected_peers();
+        let equal: Vec<NodeId> = self
+            .last_announced
+            .iter()
+            .filter(|(n, a)| connected.contains(n) && !self.differs(n, a))
+            .map(|(n, _)| *n)
+            .collect();
+        for n in equal {
+            self.mark_in_sync(n);
         }
     }
 
@@ -282,6 +406,7 @@ impl Syncer {
 
     async fn on_session_done(&mut self, node: NodeId, result: Result<SessionReport, SessionError>) {
         self.running.remove(&node);
+        self.session_tasks.remove(&node);
         match result {
             Ok(report) => {
                 self.retries.remove(&node);

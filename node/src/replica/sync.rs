@@ -366,6 +366,16 @@ impl Replica {
         sessions.insert((*peer, *doc, ch), state);
     }
 
+    /// Starts a new conversation with `peer` on `ch`: the in-memory sync states of the last one
+    /// are dropped and each document starts again from the persisted shared heads. A state left
+    /// over from a conversation that broke off (the peer restarted, the session was aborted) may
+    /// hold a message "in flight" that will never be answered, and automerge sends nothing more
+    /// on such a state: the two sides would each wait for the other for good.
+    pub fn begin_conversation(&self, peer: &NodeId, ch: Channel) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|(p, _, c), _| !(p == peer && *c == ch));
+    }
+
     /// Drops the in-memory sync sessions with `peer` (its connection closed); the persisted
     /// shared heads stay.
     pub fn forget_peer(&self, peer: &NodeId) {

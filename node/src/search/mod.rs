@@ -17,8 +17,9 @@
 //!   searches wait for a single commit instead of committing twice). A burst
 //!   of 1,000 upserts therefore costs one commit, paid by the next search.
 //!   When nothing was written since the last search, searching takes no lock.
-//! * Concurrent upserts of the same id are safe: the last one to reach the
-//!   writer wins, and there is never more than one live version of an id.
+//! * Concurrent upserts of the same id are safe: operations reach the writer
+//!   one at a time, the last one wins, and there is never more than one live
+//!   version of an id.
 //!
 //! # Query text
 //! Free text typed by a person; never an error, whatever it contains.
@@ -79,7 +80,7 @@ use std::collections::HashSet;
 use std::ops::{Bound, Range};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
@@ -215,9 +216,12 @@ const DATE_FIELD: &str = "date_ms";
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
-    /// Upserts/removes take the read side (tantivy's add/delete take `&self`
-    /// and each upsert is one atomic `run` batch); commit takes the write side.
-    writer: RwLock<IndexWriter<TantivyDocument>>,
+    /// Held by every upsert, remove and commit. tantivy's add and delete take `&self`, but two
+    /// threads running `delete id; add` at once can have their deletes queued in the opposite
+    /// order to their opstamps, and a segment then keeps two live versions of the id: one
+    /// operation at a time keeps opstamps and queues in the same order. Handing an operation
+    /// over is cheap (the indexing happens on tantivy's threads), so this costs little.
+    writer: Mutex<IndexWriter<TantivyDocument>>,
     /// Number of write operations handed to the writer so far.
     written: AtomicU64,
     /// Value of `written` that the current reader is known to include.
@@ -291,7 +295,7 @@ impl SearchIndex {
         Ok(SearchIndex {
             index,
             reader,
-            writer: RwLock::new(writer),
+            writer: Mutex::new(writer),
             written: AtomicU64::new(0),
             visible: AtomicU64::new(0),
             f,
@@ -326,7 +330,7 @@ impl SearchIndex {
         }
         d.add_i64(f.date, doc.date_ms);
 
-        let writer = self.write_side();
+        let writer = self.writer();
         writer.run([
             UserOperation::Delete(Term::from_field_text(f.id, &doc.id)),
             UserOperation::Add(d),
@@ -337,7 +341,7 @@ impl SearchIndex {
 
     /// Removes the document with this id (no-op if absent).
     pub fn remove(&self, id: &str) -> Result<(), SearchError> {
-        let writer = self.write_side();
+        let writer = self.writer();
         writer.delete_term(Term::from_field_text(self.f.id, id));
         self.written.fetch_add(1, Ordering::AcqRel);
         Ok(())
@@ -514,7 +518,7 @@ impl SearchIndex {
             return Ok(());
         }
         // Exclusive: no write is in flight, and only one thread commits.
-        let mut writer = self.commit_side();
+        let mut writer = self.writer();
         let written = self.written.load(Ordering::Acquire);
         if self.visible.load(Ordering::Acquire) >= written {
             return Ok(()); // another search committed while we waited
@@ -525,15 +529,9 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn write_side(&self) -> RwLockReadGuard<'_, IndexWriter<TantivyDocument>> {
+    fn writer(&self) -> MutexGuard<'_, IndexWriter<TantivyDocument>> {
         self.writer
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn commit_side(&self) -> RwLockWriteGuard<'_, IndexWriter<TantivyDocument>> {
-        self.writer
-            .write()
+            .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
