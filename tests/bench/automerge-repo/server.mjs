@@ -22,8 +22,12 @@ const arg = (name) => {
 
 const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 })
 await new Promise((resolve) => wss.on("listening", resolve))
+// The adapter's default keep-alive (a ping every 5 s, the socket dropped if no pong came back) drops
+// a client whose event loop is busy for 5 s receiving thousands of documents, as happens at 10,000
+// documents on 2 cores; a minute lets the transfer finish.
+const KEEP_ALIVE_MS = 60_000
 const repo = new Repo({
-  network: [new WebSocketServerAdapter(wss)],
+  network: [new WebSocketServerAdapter(wss, KEEP_ALIVE_MS)],
   storage: new NodeFSStorageAdapter(arg("--storage")),
   sharePolicy: async () => false,
 })
