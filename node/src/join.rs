@@ -11,8 +11,11 @@ use crate::net::{NetHandle, peer_id};
 use crate::replica::{Replica, ReplicaError};
 use crate::session;
 
-/// How long `join` waits for the first sync with the inviting node before returning.
-pub const FIRST_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `join` waits for the first sync with the inviting node before returning "still
+/// syncing in the background". Well under the CLI's 60 s HTTP timeout: joining a federation of
+/// 100,000 documents takes longer than that, and the person must hear that the join succeeded,
+/// not that the node did not answer.
+pub const FIRST_SYNC_TIMEOUT: Duration = Duration::from_secs(45);
 /// How long `leave` waits for its departure to reach connected peers.
 pub const LEAVE_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 

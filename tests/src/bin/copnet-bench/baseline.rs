@@ -52,7 +52,10 @@ fn install() -> anyhow::Result<()> {
     // pinned versions from the lock and skips what it cannot fetch.
     eprintln!("[bench] npm ci refused the lock file; trying npm install with it");
     if !npm(&["install", "--no-audit", "--no-fund"])?.success() {
-        bail!("npm could not install the baseline's packages in {}", dir.display());
+        bail!(
+            "npm could not install the baseline's packages in {}",
+            dir.display()
+        );
     }
     Ok(())
 }
