@@ -164,11 +164,17 @@ impl Syncer {
     /// roster nodes we cannot reach are (their sessions bring us content, not addresses).
     fn sync_all_connected(&mut self) {
         for n in self.connected_peers() {
-            if self.starts_sessions_with(&n) {
-                self.request_session(n);
-            } else if self.replica.peer_role(&n).is_some() {
-                self.learn_addresses_from(n);
-            }
+            self.sync_with(n);
+        }
+    }
+
+    /// A session with `peer` if we start sessions with it; else, where the roster nodes we
+    /// cannot reach are.
+    fn sync_with(&mut self, peer: NodeId) {
+        if self.starts_sessions_with(&peer) {
+            self.request_session(peer);
+        } else if self.replica.peer_role(&peer).is_some() {
+            self.learn_addresses_from(peer);
         }
     }
 
@@ -227,18 +233,14 @@ impl Syncer {
                 if let Some(n) = node_id(&p) {
                     self.init_behind(&n);
                     self.last_announced.remove(&n);
-                    if self.starts_sessions_with(&n) {
-                        // A session still running is waiting on the old connection, which may
-                        // be dead (the peer restarted): start afresh on the new one.
-                        if let Some(task) = self.session_tasks.get(&n) {
-                            task.abort();
-                            self.again.insert(n);
-                            return;
-                        }
-                        self.request_session(n);
-                    } else if self.replica.peer_role(&n).is_some() {
-                        self.learn_addresses_from(n);
+                    // A session still running is waiting on the old connection, which may be
+                    // dead (the peer restarted): start afresh on the new one.
+                    if let Some(task) = self.session_tasks.get(&n) {
+                        task.abort();
+                        self.again.insert(n);
+                        return;
                     }
+                    self.sync_with(n);
                 }
             }
             SyncerEvent::Farewell(p) => {
@@ -300,11 +302,11 @@ impl Syncer {
                 // The peers this node starts sessions with hear of it from a session at once;
                 // the others from the announcement, and start one themselves.
                 for n in self.connected_peers() {
-                    if self.starts_sessions_with(&n)
-                        && self
-                            .replica
-                            .peer_role(&n)
-                            .is_some_and(|r| may_read(r, audience))
+                    // `request_session` skips the peers we do not start sessions with.
+                    if self
+                        .replica
+                        .peer_role(&n)
+                        .is_some_and(|r| may_read(r, audience))
                     {
                         self.request_session(n);
                     }

@@ -40,7 +40,7 @@ fn install() -> anyhow::Result<()> {
             .args(args)
             .current_dir(&dir)
             // Standard output is the benchmark's JSON.
-            .stdout(std::process::Stdio::from(std::io::stderr()))
+            .stdout(Stdio::from(std::io::stderr()))
             .status()
             .context("run npm: the automerge-repo baseline needs Node.js and npm")
     };
