@@ -132,6 +132,45 @@ async fn a_community_has_a_charter_and_people_at_every_level() {
 }
 
 #[tokio::test]
+async fn a_post_can_be_attributed_to_someone_who_joined_after_earlier_posts() {
+    // Writes read the community they belong to from a cache; a person who joined after it was
+    // filled must still be found, and one who left must no longer be.
+    let t = TestNode::start().await;
+    let com = t.with_community().await;
+    let post = |person: &str| json!({ "community": com, "title": "Guide", "kind": "tool", "person": person });
+    let (st, e) = t.post("/resources", post("Sam R.")).await;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not a member yet: {e}"
+    );
+    let (st, a) = t
+        .post(
+            &format!("/communities/{com}/people"),
+            json!({ "name": "Sam R.", "level": "active" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let sam = s(&a["person"]);
+    let (st, r) = t.post("/resources", post("Sam R.")).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["added_by"], json!(sam));
+    let (st, left) = t
+        .patch(
+            &format!("/communities/{com}/people/{sam}"),
+            json!({ "left": true }),
+        )
+        .await;
+    assert!(st.is_success(), "{left}");
+    let (st, e) = t.post("/resources", post(&sam)).await;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "left the community: {e}"
+    );
+}
+
+#[tokio::test]
 async fn resources_carry_their_metadata_a_file_and_a_history() {
     let t = TestNode::start().await;
     let com = t.with_community().await;

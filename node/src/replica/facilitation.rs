@@ -356,7 +356,7 @@ impl Replica {
         }
         let person = self
             .own_person(
-                &self.community(&survey.header.community)?,
+                self.community(&survey.header.community)?.as_ref(),
                 Some(&input.person),
             )?
             .ok_or_else(|| InputError("say who is answering: --person".into()))?;

@@ -6,7 +6,8 @@
 //! sign it → run the same validity rule a remote node would run → render the index row → commit
 //! change, signature, index and cache in one atomic batch → release the lock → wait until a flush
 //! covers the batch → acknowledge. Writes are serialised by one lock so that a document's
-//! (actor, seq) pairs are never reused; the fsync happens outside it, so concurrent writers share
+//! (actor, seq) pairs are never reused; a new document, whose id no one else knows yet, is built
+//! and signed before taking it. The fsync happens outside the lock, so concurrent writers share
 //! one (group commit, see `Store::wait_durable`).
 //!
 //! The methods here block on disk I/O; async callers run them on the blocking pool.
@@ -189,6 +190,9 @@ pub struct Replica {
     private_names: RwLock<Vec<String>>,
     /// Full-text index over every document held; a cache rebuilt at open.
     search: RwLock<Arc<crate::search::SearchIndex>>,
+    /// Hydrated communities with a digest of the bytes they were read from
+    /// (see `Replica::community`).
+    communities: Mutex<HashMap<DocId, CachedCommunity>>,
     events: tokio::sync::broadcast::Sender<ReplicaEvent>,
 }
 
@@ -265,6 +269,7 @@ impl Replica {
             sessions: Mutex::default(),
             private_names: RwLock::default(),
             search: RwLock::new(Arc::new(search)),
+            communities: Mutex::default(),
             events: tokio::sync::broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
         }))
     }
@@ -424,6 +429,13 @@ impl Replica {
         })
     }
 
+    /// A document's stored automerge bytes as its typed value.
+    fn hydrate_bytes<T: Hydrate>(&self, id: &DocId, bytes: &[u8]) -> Result<T> {
+        let damaged = |why: String| ReplicaError::Damaged { id: *id, why };
+        let doc = automerge::Automerge::load(bytes).map_err(|e| damaged(e.to_string()))?;
+        hydrate(&doc).map_err(|e| damaged(e.to_string()))
+    }
+
     fn load(&self, id: &DocId) -> Result<AutoCommit> {
         let bytes = self
             .store
@@ -489,17 +501,25 @@ impl Replica {
         }
     }
 
+    /// Stores a new document. Its id is fresh and random, so no other writer can touch it until
+    /// it is stored: the document is built, committed, signed and serialised outside the writer
+    /// lock, which covers only the store batch and the index. Concurrent creates share both cores.
     fn create<T: Reconcile + Render>(&self, id: DocId, value: &T) -> Result<DocEntry> {
+        let under_way = self.store.begin_write();
+        let fed = self.writable()?;
+        let mut doc = AutoCommit::new().with_actor(self.actor.to_automerge());
+        reconcile(&mut doc, value).map_err(|e| ReplicaError::Damaged {
+            id,
+            why: e.to_string(),
+        })?;
+        let rendered = Rendered::of(value);
+        let sealed = self.seal(id, fed, &mut doc, None, &rendered)?;
+        let prepared = Prepared::new(&mut doc, sealed.into_iter().collect(), rendered);
         let (entry, ticket) = {
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            let fed = self.writable()?;
-            let mut doc = AutoCommit::new().with_actor(self.actor.to_automerge());
-            reconcile(&mut doc, value).map_err(|e| ReplicaError::Damaged {
-                id,
-                why: e.to_string(),
-            })?;
-            self.commit_local(id, fed, &mut doc, None, Rendered::of(value))?
+            self.store_prepared(id, prepared)?
         };
+        drop(under_way);
         self.store.wait_durable(ticket)?;
         self.emit(ReplicaEvent::DocChanged(entry.id, entry.audience));
         Ok(entry)
@@ -510,10 +530,12 @@ impl Replica {
         id: DocId,
         f: impl FnOnce(&mut T) -> Result<()>,
     ) -> Result<DocEntry> {
+        let under_way = self.store.begin_write();
         let (entry, ticket) = {
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             self.edit_locked(id, f)?
         };
+        drop(under_way);
         self.store.wait_durable(ticket)?;
         self.emit(ReplicaEvent::DocChanged(entry.id, entry.audience));
         Ok(entry)
@@ -625,20 +647,24 @@ impl Replica {
         changes: Vec<(automerge::ChangeHash, StoredChange)>,
         rendered: Rendered,
     ) -> Result<(DocEntry, Ticket)> {
-        if changes.is_empty() {
+        self.store_prepared(id, Prepared::new(doc, changes, rendered))
+    }
+
+    /// Applies a prepared write and indexes it. The caller holds the writer lock.
+    fn store_prepared(&self, id: DocId, prepared: Option<Prepared>) -> Result<(DocEntry, Ticket)> {
+        let Some(Prepared {
+            entry,
+            batch,
+            changes,
+        }) = prepared
+        else {
             // Nothing changed (an edit that set every field to its current value); wait for
             // whatever is in flight so that what we return is durable.
             return Ok((self.get(&id)?, self.store.apply(WriteBatch::new())?));
-        }
-        let entry = rendered.into_entry(&doc.get_heads());
-        let mut batch = WriteBatch::new();
-        for (hash, change) in &changes {
-            batch.put_change(&id, hash, change);
-        }
-        batch.put_doc(&entry, sync::save(doc.document()));
+        };
         let ticket = self.store.apply(batch)?;
         self.index_entry(&entry);
-        tracing::debug!(doc = %id, changes = changes.len(), "stored local changes");
+        tracing::debug!(doc = %id, changes, "stored local changes");
         Ok((entry, ticket))
     }
 
@@ -707,5 +733,40 @@ impl Replica {
             report.documents += 1;
         }
         Ok(report)
+    }
+}
+
+/// A hydrated community and the SHA-256 of the stored bytes it was read from.
+type CachedCommunity = ([u8; 32], Arc<docs::Community>);
+
+/// A local write ready to store: its index row and the batch holding its changes and the
+/// document's new state. Built without any lock; stored by [`Replica::store_prepared`].
+struct Prepared {
+    entry: DocEntry,
+    batch: WriteBatch,
+    changes: usize,
+}
+
+impl Prepared {
+    /// `None` when there are no changes to store.
+    fn new(
+        doc: &mut AutoCommit,
+        changes: Vec<(automerge::ChangeHash, StoredChange)>,
+        rendered: Rendered,
+    ) -> Option<Self> {
+        if changes.is_empty() {
+            return None;
+        }
+        let entry = rendered.into_entry(&doc.get_heads());
+        let mut batch = WriteBatch::new();
+        for (hash, change) in &changes {
+            batch.put_change(&entry.id, hash, change);
+        }
+        batch.put_doc(&entry, sync::save(doc.document()));
+        Some(Self {
+            entry,
+            batch,
+            changes: changes.len(),
+        })
     }
 }

@@ -6,7 +6,7 @@
 //! it is now (a closed consult takes no replies, an RSVP names a real occurrence) are checked
 //! inside the edit, under the writer lock, against the document about to be changed.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use automerge::{ObjType, ReadDoc, transaction::Transactable};
 use copnet_protocol::docs::{
@@ -27,6 +27,8 @@ use crate::views::Rendered;
 
 /// Most steps of a document's history shown (the newest).
 pub const MAX_HISTORY: usize = 500;
+/// Hydrated communities kept by [`Replica::community`]; the cache starts over when full.
+const MAX_CACHED_COMMUNITIES: usize = 256;
 /// Most items in a charter list (goals, outcomes, stakeholder groups).
 pub const MAX_CHARTER_ITEMS: usize = 30;
 /// Most privacy terms or small places a community keeps for the gate.
@@ -711,8 +713,35 @@ impl Replica {
         }
     }
 
-    pub(crate) fn community(&self, id: &DocId) -> Result<Community> {
-        self.read(id)
+    /// A community as its typed value. Most writes read the community they belong to (to find
+    /// who is writing), so hydrated communities are cached, keyed by a digest of the stored
+    /// document: a cached value is only ever served for exactly the bytes it was read from.
+    pub(crate) fn community(&self, id: &DocId) -> Result<Arc<Community>> {
+        let bytes = self
+            .store
+            .automerge_bytes(id)?
+            .ok_or_else(|| ReplicaError::NotFound {
+                kind: id.kind().as_str(),
+                id: id.to_string(),
+            })?;
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let cached = {
+            let cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
+            cache
+                .get(id)
+                .filter(|(d, _)| *d == digest)
+                .map(|(_, c)| c.clone())
+        };
+        if let Some(c) = cached {
+            return Ok(c);
+        }
+        let community: Arc<Community> = Arc::new(self.hydrate_bytes(id, &bytes)?);
+        let mut cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_COMMUNITIES {
+            cache.clear();
+        }
+        cache.insert(*id, (digest, community.clone()));
+        Ok(community)
     }
 
     // ---- resources -----------------------------------------------------------------------
@@ -737,7 +766,10 @@ impl Replica {
         let adapted_from = long("adapted from", &input.adapted_from, MAX_SHORT_TEXT)?;
         let fed = self.writable()?;
         let community = self.require_community(&input.community)?;
-        let added_by = self.own_person(&self.community(&community)?, input.person.as_deref())?;
+        let added_by = self.own_person(
+            self.community(&community)?.as_ref(),
+            input.person.as_deref(),
+        )?;
         let id = DocId::random(DocKind::Resource);
         let header = self.header(id, fed, community, audience);
         let now = header.created_at_ms;
@@ -1171,7 +1203,7 @@ impl Replica {
             .transpose()?;
         let community = self.consult_community(&id)?;
         let attestation = self.screen(
-            &self.community(&community)?,
+            self.community(&community)?.as_ref(),
             &[("summary", &summary)],
             input.attest.as_deref(),
         )?;
@@ -1220,7 +1252,7 @@ impl Replica {
         let outcome = validate::required_text("outcome", &input.outcome, MAX_LONG_TEXT)?;
         let community = self.consult_community(&id)?;
         let attestation = self.screen(
-            &self.community(&community)?,
+            self.community(&community)?.as_ref(),
             &[("outcome", &outcome)],
             input.attest.as_deref(),
         )?;

@@ -731,9 +731,21 @@ impl Replica {
 
 /// A document's bytes for the cache: never with changes whose dependencies are missing. Those
 /// were not stored as changes either; the peer sends them again once their dependencies are here.
+///
+/// Only documents larger than [`DEFLATE_FROM_BYTES`] are compressed: most documents are a few
+/// hundred bytes, where setting up DEFLATE costs more CPU than the few bytes it saves.
 pub(super) fn save(doc: &Automerge) -> Vec<u8> {
-    doc.save_with_options(automerge::SaveOptions {
-        deflate: true,
+    let options = |deflate| automerge::SaveOptions {
+        deflate,
         retain_orphans: false,
-    })
+    };
+    let plain = doc.save_with_options(options(false));
+    if plain.len() > DEFLATE_FROM_BYTES {
+        doc.save_with_options(options(true))
+    } else {
+        plain
+    }
 }
+
+/// Saved documents up to this size are stored uncompressed (see [`save`]).
+const DEFLATE_FROM_BYTES: usize = 4096;

@@ -8,9 +8,11 @@
 //! `upsert`/`remove` after each local write or sync.
 //!
 //! # Consistency and cost
-//! * `upsert`/`remove` only hand an operation to tantivy's indexing thread
-//!   (a delete-by-id and an add, applied atomically and in order) and bump a
-//!   write counter. They do **not** commit.
+//! * `upsert`/`remove` only queue an operation (a delete-by-id and an add,
+//!   applied atomically and in order) and bump a write counter. They do **not**
+//!   commit. Queued operations reach tantivy's indexing thread in batches of
+//!   [`BATCH_OPS`], or all at once before a commit, so that a burst of writes
+//!   wakes that thread once per batch rather than once per write.
 //! * `search`/`len` first make every write that *completed before the call*
 //!   visible: if the write counter is ahead of what the reader shows, they
 //!   commit and reload the reader (under the writer lock, so concurrent
@@ -117,6 +119,8 @@ pub const SNIPPET_CHARS: usize = 160;
 const TOKENIZER: &str = "copnet_en";
 /// Indexing memory budget (tantivy flushes a segment when it is reached).
 const WRITER_MEMORY_BYTES: usize = 32_000_000;
+/// Queued operations handed to tantivy's indexing thread at once.
+const BATCH_OPS: usize = 64;
 const TITLE_BOOST: f32 = 3.0;
 const TAGS_BOOST: f32 = 1.5;
 
@@ -221,14 +225,41 @@ pub struct SearchIndex {
     /// order to their opstamps, and a segment then keeps two live versions of the id: one
     /// operation at a time keeps opstamps and queues in the same order. Handing an operation
     /// over is cheap (the indexing happens on tantivy's threads), so this costs little.
-    writer: Mutex<IndexWriter<TantivyDocument>>,
-    /// Number of write operations handed to the writer so far.
+    writer: Mutex<Writer>,
+    /// Number of write operations queued so far.
     written: AtomicU64,
     /// Value of `written` that the current reader is known to include.
     visible: AtomicU64,
     f: Fields,
     all_words: QueryParser,
     any_word: QueryParser,
+}
+
+/// tantivy's writer, and the operations queued for it.
+struct Writer {
+    tantivy: IndexWriter<TantivyDocument>,
+    queued: Vec<UserOperation<TantivyDocument>>,
+}
+
+impl Writer {
+    fn queue(
+        &mut self,
+        ops: impl IntoIterator<Item = UserOperation<TantivyDocument>>,
+    ) -> tantivy::Result<()> {
+        self.queued.extend(ops);
+        if self.queued.len() >= BATCH_OPS {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every queued operation to the indexing thread, in order.
+    fn hand_over(&mut self) -> tantivy::Result<()> {
+        if !self.queued.is_empty() {
+            self.tantivy.run(std::mem::take(&mut self.queued))?;
+        }
+        Ok(())
+    }
 }
 
 fn english_analyzer() -> TextAnalyzer {
@@ -295,7 +326,10 @@ impl SearchIndex {
         Ok(SearchIndex {
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                tantivy: writer,
+                queued: Vec::with_capacity(BATCH_OPS + 2),
+            }),
             written: AtomicU64::new(0),
             visible: AtomicU64::new(0),
             f,
@@ -330,8 +364,7 @@ impl SearchIndex {
         }
         d.add_i64(f.date, doc.date_ms);
 
-        let writer = self.writer();
-        writer.run([
+        self.writer().queue([
             UserOperation::Delete(Term::from_field_text(f.id, &doc.id)),
             UserOperation::Add(d),
         ])?;
@@ -341,8 +374,8 @@ impl SearchIndex {
 
     /// Removes the document with this id (no-op if absent).
     pub fn remove(&self, id: &str) -> Result<(), SearchError> {
-        let writer = self.writer();
-        writer.delete_term(Term::from_field_text(self.f.id, id));
+        self.writer()
+            .queue([UserOperation::Delete(Term::from_field_text(self.f.id, id))])?;
         self.written.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
@@ -523,13 +556,14 @@ impl SearchIndex {
         if self.visible.load(Ordering::Acquire) >= written {
             return Ok(()); // another search committed while we waited
         }
-        writer.commit()?;
+        writer.hand_over()?;
+        writer.tantivy.commit()?;
         self.reader.reload()?;
         self.visible.store(written, Ordering::Release);
         Ok(())
     }
 
-    fn writer(&self) -> MutexGuard<'_, IndexWriter<TantivyDocument>> {
+    fn writer(&self) -> MutexGuard<'_, Writer> {
         self.writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
