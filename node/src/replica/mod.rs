@@ -436,14 +436,18 @@ impl Replica {
         hydrate(&doc).map_err(|e| damaged(e.to_string()))
     }
 
-    fn load(&self, id: &DocId) -> Result<AutoCommit> {
-        let bytes = self
-            .store
+    /// A document's stored automerge bytes; NotFound unless it is on this node.
+    fn stored_bytes(&self, id: &DocId) -> Result<Vec<u8>> {
+        self.store
             .automerge_bytes(id)?
             .ok_or_else(|| ReplicaError::NotFound {
                 kind: id.kind().as_str(),
                 id: id.to_string(),
-            })?;
+            })
+    }
+
+    fn load(&self, id: &DocId) -> Result<AutoCommit> {
+        let bytes = self.stored_bytes(id)?;
         let doc = AutoCommit::load(&bytes).map_err(|e| ReplicaError::Damaged {
             id: *id,
             why: e.to_string(),

@@ -717,13 +717,7 @@ impl Replica {
     /// who is writing), so hydrated communities are cached, keyed by a digest of the stored
     /// document: a cached value is only ever served for exactly the bytes it was read from.
     pub(crate) fn community(&self, id: &DocId) -> Result<Arc<Community>> {
-        let bytes = self
-            .store
-            .automerge_bytes(id)?
-            .ok_or_else(|| ReplicaError::NotFound {
-                kind: id.kind().as_str(),
-                id: id.to_string(),
-            })?;
+        let bytes = self.stored_bytes(id)?;
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let cached = {
             let cache = self.communities.lock().unwrap_or_else(|e| e.into_inner());
