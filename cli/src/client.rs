@@ -51,6 +51,15 @@ impl Client {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
+    /// DELETEs; the node answers 204 with no body.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let resp = self.request(self.http.delete(self.url(path))).await?;
+        if !resp.status().is_success() {
+            return Err(Self::error(resp).await);
+        }
+        Ok(())
+    }
+
     pub async fn patch(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
         self.send(self.http.patch(self.url(path)).json(body)).await
     }

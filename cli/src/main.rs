@@ -45,6 +45,9 @@ enum Command {
     /// Community events: calls, webinars, meetings
     #[command(subcommand)]
     Event(cmd::event::Command),
+    /// Sign-in accounts for the web interface on this node
+    #[command(subcommand)]
+    Account(cmd::account::Command),
     /// Value-creation stories: what taking part led to
     #[command(subcommand)]
     Story(cmd::story::Command),
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
             Command::Resource(c) => cmd::resource::run(&data, c).await,
             Command::Consult(c) => cmd::consult::run(&data, c).await,
             Command::Event(c) => cmd::event::run(&data, c).await,
+            Command::Account(c) => cmd::account::run(&data, c).await,
             Command::Story(c) => cmd::story::run(&data, c).await,
             Command::Survey(c) => cmd::survey::run(&data, c).await,
             Command::Report(a) => cmd::report::run(&data, a).await,

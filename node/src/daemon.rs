@@ -165,6 +165,7 @@ impl Node {
         );
         let app = api::router(ApiState {
             replica: replica.clone(),
+            accounts: Arc::new(crate::accounts::Accounts::new(replica.store().clone())),
             net: network.handle().clone(),
             token: token.clone(),
             http,

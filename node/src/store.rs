@@ -31,6 +31,9 @@ const ADDRESS_BOOK: u8 = b'p';
 const RESPONSES: u8 = b'v';
 /// Who on this node has answered a survey, kept apart from the answers themselves.
 const RESPONDENTS: u8 = b'w';
+/// Sign-in accounts of the web interface (`crate::accounts`): local, never replicated, and kept
+/// when content is purged.
+const ACCOUNTS: u8 = b'u';
 
 /// Layout version of this store; bumped when keys or values change shape.
 pub const STORE_FORMAT: u32 = 1;
@@ -94,6 +97,11 @@ impl WriteBatch {
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.batch.insert(key, value);
+        self.empty = false;
+    }
+
+    fn delete(&mut self, key: Vec<u8>) {
+        self.batch.remove(key);
         self.empty = false;
     }
 
@@ -479,6 +487,34 @@ impl Store {
         self.data.apply_batch(batch)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// One account record, by its key (see `crate::accounts`).
+    pub fn account(&self, name_key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.data.get(key(ACCOUNTS, name_key))?.map(|v| v.to_vec()))
+    }
+
+    /// Every account record.
+    pub fn accounts(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.data
+            .scan_prefix([ACCOUNTS])
+            .values()
+            .map(|v| Ok(v?.to_vec()))
+            .collect()
+    }
+
+    /// Stores an account record durably.
+    pub fn put_account(&self, name_key: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::new();
+        batch.put(key(ACCOUNTS, name_key), record.to_vec());
+        self.commit(batch)
+    }
+
+    /// Removes an account record durably.
+    pub fn remove_account(&self, name_key: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key(ACCOUNTS, name_key));
+        self.commit(batch)
     }
 
     pub fn has_doc(&self, id: &DocId) -> Result<bool, StoreError> {

@@ -609,3 +609,84 @@ fn status_asks_what_happened_when_a_follow_up_is_due() -> anyhow::Result<()> {
     assert!(!status.contains("due a follow-up"), "{status}");
     Ok(())
 }
+
+/// Runs the CLI with `input` on standard input.
+fn copnet_with_stdin(data: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(copnet_bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run copnet");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("copnet finishes")
+}
+
+#[test]
+fn accounts_are_added_with_a_password_listed_without_it_and_an_admin_always_remains()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("node");
+    let _node = NodeProc::start(&data, "Eastside Youth Services")?;
+    let password = "kettle lantern orchard river\n";
+    let add = |name: &str, role: &str, input: &str| {
+        copnet_with_stdin(
+            &data,
+            &["account", "add", name, "--role", role, "--password-stdin"],
+            input,
+        )
+    };
+
+    assert_fails_with(add("pat", "practitioner", password), "first one an admin");
+    assert_fails_with(add("ada", "admin", "short\n"), "at least 15");
+    assert_fails_with(add("ada", "owner", password), "unknown role");
+    assert_fails_with(add("ada", "admin", ""), "no password on standard input");
+    // Without --password-stdin and without a terminal, the CLI says how to pass one.
+    assert_fails_with(
+        copnet(&data, &["account", "add", "ada", "--role", "admin"]),
+        "--password-stdin",
+    );
+
+    let out = add("Ada", "admin", password);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "added Ada (admin)"
+    );
+    let out = add("pat", "practitioner", password);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_fails_with(add("ADA", "facilitator", password), "already");
+
+    let listed = copnet_ok(&data, &["account", "list", "--json"])?;
+    assert!(
+        !listed.contains("kettle") && !listed.contains("argon2"),
+        "{listed}"
+    );
+    let accounts: Value = serde_json::from_str(&listed)?;
+    let roles: Vec<(&str, &str)> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap(), a["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("Ada", "admin"), ("pat", "practitioner")]);
+
+    assert_fails_with(copnet(&data, &["account", "remove", "ada"]), "last admin");
+    assert_fails_with(
+        copnet(&data, &["account", "remove", "nobody"]),
+        "no account",
+    );
+    copnet_ok(&data, &["account", "remove", "pat"])?;
+    let table = copnet_ok(&data, &["account", "list"])?;
+    assert!(table.contains("Ada") && !table.contains("pat"), "{table}");
+    Ok(())
+}

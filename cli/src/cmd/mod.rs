@@ -1,3 +1,4 @@
+pub mod account;
 pub mod community;
 pub mod consult;
 pub mod doctor;

@@ -4,6 +4,7 @@
 //! Handlers are thin: they parse, hand the work to the [`Replica`] on the blocking pool (writes
 //! wait for an fsync), and render. No handler holds a lock across an `await`.
 
+mod accounts;
 mod error;
 mod extract;
 mod facilitation;
@@ -32,6 +33,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub replica: Arc<Replica>,
+    pub accounts: Arc<crate::accounts::Accounts>,
     pub net: crate::net::NetHandle,
     pub token: Arc<str>,
     pub http: SocketAddr,
@@ -84,9 +86,9 @@ async fn require_token(
     Ok(next.run(req).await)
 }
 
-/// Runs blocking replica work off the async runtime.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::replica::ReplicaError> + Send + 'static,
+/// Runs blocking work (the replica's, or password hashing) off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
@@ -98,5 +100,5 @@ pub(crate) async fn blocking<T: Send + 'static>(
                 "internal error; see the node's log",
             )
         })?
-        .map_err(ApiError::from)
+        .map_err(Into::into)
 }

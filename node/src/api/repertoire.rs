@@ -16,11 +16,11 @@ use super::extract::{ApiJson, ApiQuery};
 use super::routes::decorate;
 use super::{ApiError, ApiState, blocking};
 use crate::occurrences::Timing;
-use crate::replica::Replica;
 use crate::replica::{
     CommunityEdit, ConsultAnswer, ConsultFollowUp, ConsultOutcome, EventCancel, EventEdit, Export,
     NewPerson, NewRsvp, OccurrenceRecord, PersonEdit, parse_id,
 };
+use crate::replica::{Replica, ReplicaError};
 
 type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 
@@ -266,7 +266,7 @@ pub async fn show_event(State(s): State<ApiState>, Path(id): Path<String>) -> Ap
     let id = parse_id(&id, DocKind::Event).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
     // Expanding the rule is CPU work: off the async workers.
-    let view = blocking(move || Ok(with_upcoming(r.get(&id)?.view))).await?;
+    let view = blocking(move || Ok::<_, ReplicaError>(with_upcoming(r.get(&id)?.view))).await?;
     Ok(Json(decorate(&s, view)))
 }
 
@@ -338,7 +338,7 @@ async fn rsvp(
     let r = s.replica.clone();
     let (view, occurrence) = blocking(move || {
         let (entry, occurrence) = r.rsvp(&id, input)?;
-        Ok((with_upcoming(entry.view), occurrence))
+        Ok::<_, ReplicaError>((with_upcoming(entry.view), occurrence))
     })
     .await?;
     Ok((
@@ -354,7 +354,8 @@ async fn cancel_event(
 ) -> ApiResult {
     let r = s.replica.clone();
     Ok(Json(
-        blocking(move || Ok(with_upcoming(r.cancel_event(&id, input)?.view))).await?,
+        blocking(move || Ok::<_, ReplicaError>(with_upcoming(r.cancel_event(&id, input)?.view)))
+            .await?,
     ))
 }
 

@@ -60,6 +60,7 @@ async fn heal(State(s): State<ApiState>) -> ApiResult {
 pub fn authed() -> Router<ApiState> {
     super::repertoire::authed()
         .merge(super::facilitation::authed())
+        .merge(super::accounts::authed())
         .route("/status", get(status))
         .route("/status/storage", get(storage))
         .route("/federation", get(federation).post(create_federation))
@@ -116,7 +117,7 @@ async fn status(State(s): State<ApiState>) -> ApiResult {
 /// What the store holds: signed changes against caches, and the bytes on disk.
 async fn storage(State(s): State<ApiState>) -> ApiResult {
     let r = s.replica.clone();
-    let usage = blocking(move || Ok(r.store().usage()?)).await?;
+    let usage = blocking(move || Ok::<_, crate::replica::ReplicaError>(r.store().usage()?)).await?;
     Ok(Json(json!(usage)))
 }
 
