@@ -6,7 +6,7 @@
 //! string is stored. Names are case-insensitive: `Sam` and `sam` are one account.
 //!
 //! The first account is made with the CLI (`copnet account add`), over the API token. A node
-//! always keeps at least one admin: removing or demoting the last one is refused.
+//! always keeps at least one admin: removing the last one is refused.
 
 use std::sync::Mutex;
 

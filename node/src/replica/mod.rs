@@ -422,11 +422,7 @@ impl Replica {
 
     /// A document as its typed value.
     fn read<T: Hydrate>(&self, id: &DocId) -> Result<T> {
-        let doc = self.load(id)?;
-        hydrate(&doc).map_err(|e| ReplicaError::Damaged {
-            id: *id,
-            why: e.to_string(),
-        })
+        self.hydrate_bytes(id, &self.stored_bytes(id)?)
     }
 
     /// A document's stored automerge bytes as its typed value.
@@ -585,7 +581,8 @@ impl Replica {
 
     /// Commits the pending edits of `doc` as one change citing the current roster heads, signs
     /// it, and checks it as a remote node would. `None` when the edits changed nothing. The caller
-    /// holds the writer lock and stores what this returns with [`Replica::store_local`].
+    /// holds the writer lock, unless `doc` is a new document (see [`Replica::create`]), and stores
+    /// what this returns with [`Replica::store_prepared`].
     fn seal(
         &self,
         id: DocId,
