@@ -67,14 +67,37 @@ pub struct Account {
     pub name: String,
     pub role: Role,
     pub created_at_ms: i64,
+    /// How the person appears on what they post, e.g. "Aroha Walker"; the account name if unset.
+    pub display_name: Option<String>,
+    /// When they last signed in to the web interface.
+    pub last_visit_ms: Option<i64>,
 }
 
+impl Account {
+    /// The name posts are attributed to.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// The stored record. Postcard is not self-describing, so a record written before the last two
+/// fields existed is read as [`StoredAccountV1`] and upgraded on its next write.
 #[derive(Serialize, Deserialize)]
 struct StoredAccount {
     name: String,
     role: Role,
     created_at_ms: i64,
     /// The Argon2id PHC string: algorithm, parameters, salt and hash.
+    password_hash: String,
+    display_name: Option<String>,
+    last_visit_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct StoredAccountV1 {
+    name: String,
+    role: Role,
+    created_at_ms: i64,
     password_hash: String,
 }
 
@@ -84,6 +107,8 @@ impl StoredAccount {
             name: self.name.clone(),
             role: self.role,
             created_at_ms: self.created_at_ms,
+            display_name: self.display_name.clone(),
+            last_visit_ms: self.last_visit_ms,
         }
     }
 }
@@ -132,7 +157,19 @@ impl Accounts {
 
     /// Adds an account. Slow on purpose (one Argon2id hash): call it off the async runtime.
     pub fn add(&self, name: &str, role: Role, password: &str) -> Result<Account, AccountError> {
+        self.add_named(name, None, role, password)
+    }
+
+    /// Like [`Accounts::add`], with the name shown on the person's posts.
+    pub fn add_named(
+        &self,
+        name: &str,
+        display_name: Option<&str>,
+        role: Role,
+        password: &str,
+    ) -> Result<Account, AccountError> {
         let name = check_name(name)?;
+        let display_name = display_name.map(check_display_name).transpose()?.flatten();
         check_password(password)?;
         let password_hash = self.hash(password)?;
         let _c = self.changes.lock().unwrap_or_else(|e| e.into_inner());
@@ -149,6 +186,8 @@ impl Accounts {
             role,
             created_at_ms: crate::replica::now_ms(),
             password_hash,
+            display_name,
+            last_visit_ms: None,
         };
         self.put(&stored)?;
         tracing::info!(account = %stored.name, role = role.as_str(), "account added");
@@ -186,6 +225,23 @@ impl Accounts {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         Ok(stored.filter(|_| ok).map(|s| s.account()))
+    }
+
+    /// The account called `name`, if there is one.
+    pub fn account(&self, name: &str) -> Result<Option<Account>, AccountError> {
+        Ok(self.get(name)?.map(|s| s.account()))
+    }
+
+    /// Records a sign-in at `at_ms`; returns the previous one, the start of "what changed since
+    /// your last visit".
+    pub fn visited(&self, name: &str, at_ms: i64) -> Result<Option<i64>, AccountError> {
+        let _c = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stored = self
+            .get(name)?
+            .ok_or_else(|| AccountError::NotFound(name.trim().to_owned()))?;
+        let previous = stored.last_visit_ms.replace(at_ms);
+        self.put(&stored)?;
+        Ok(previous)
     }
 
     fn hash(&self, password: &str) -> Result<String, AccountError> {
@@ -238,10 +294,35 @@ impl Accounts {
 }
 
 fn decode(name: &str, bytes: &[u8]) -> Result<StoredAccount, AccountError> {
-    postcard::from_bytes(bytes).map_err(|e| AccountError::Damaged {
+    if let Ok((a, [])) = postcard::take_from_bytes::<StoredAccount>(bytes) {
+        return Ok(a);
+    }
+    let v1: StoredAccountV1 = postcard::from_bytes(bytes).map_err(|e| AccountError::Damaged {
         name: name.to_owned(),
         why: e.to_string(),
+    })?;
+    Ok(StoredAccount {
+        name: v1.name,
+        role: v1.role,
+        created_at_ms: v1.created_at_ms,
+        password_hash: v1.password_hash,
+        display_name: None,
+        last_visit_ms: None,
     })
+}
+
+/// A display name: optional, one line, at most 100 characters.
+fn check_display_name(name: &str) -> Result<Option<String>, AccountError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AccountError::Invalid(format!(
+            "display name {name:?} must be one line of at most 100 characters"
+        )));
+    }
+    Ok(Some(name.to_owned()))
 }
 
 /// The store key of a name: case-insensitive.
@@ -302,6 +383,31 @@ mod tests {
     }
 
     const GOOD: &str = "correct horse battery staple";
+
+    #[test]
+    fn a_sign_in_returns_the_previous_visit_and_older_records_still_read() {
+        let (_d, a) = accounts();
+        a.add_named("ada", Some("Ada Lovelace"), Role::Admin, GOOD)
+            .unwrap();
+        assert_eq!(a.visited("ADA", 1_000).unwrap(), None);
+        assert_eq!(a.visited("ada", 2_000).unwrap(), Some(1_000));
+        let ada = a.account("ada").unwrap().unwrap();
+        assert_eq!(ada.shown_name(), "Ada Lovelace");
+        assert_eq!(ada.last_visit_ms, Some(2_000));
+        // A record in the first format, written before display names and visits existed.
+        #[derive(Serialize)]
+        struct V1<'a>(&'a str, Role, i64, &'a str);
+        let hash = a.hash(GOOD).unwrap();
+        let old = postcard::to_stdvec(&V1("old", Role::Practitioner, 5, &hash)).unwrap();
+        a.store.put_account(&key("old"), &old).unwrap();
+        let old = a
+            .verify("old", GOOD)
+            .unwrap()
+            .expect("the old record signs in");
+        assert_eq!((old.shown_name(), old.last_visit_ms), ("old", None));
+        assert_eq!(a.visited("old", 3_000).unwrap(), None);
+        assert_eq!(a.list().unwrap().len(), 2);
+    }
 
     #[test]
     fn the_right_password_signs_in_and_a_wrong_one_does_not() {

@@ -169,6 +169,7 @@ impl Node {
             net: network.handle().clone(),
             token: token.clone(),
             http,
+            web: Arc::new(crate::web::Web::new(stop.subscribe())),
         });
         let server = tokio::spawn(
             async move {

@@ -28,5 +28,6 @@ pub mod session;
 pub mod store;
 pub mod validate;
 pub mod views;
+pub mod web;
 
 pub use daemon::{Node, NodeError, NodeOptions};

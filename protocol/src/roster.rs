@@ -103,6 +103,9 @@ pub enum RosterOpBody {
     SetRole { target: NodeId, role: Role },
     /// The author updates its own profile.
     UpdateProfile { profile: Profile },
+    /// The invite's issuer withdraws an invite nobody has used yet: admits citing it are refused
+    /// from here on. Appended last, so that the encoding of the other ops is unchanged.
+    RevokeInvite { invite_key: [u8; 32] },
 }
 
 impl RosterOpBody {
@@ -116,6 +119,7 @@ impl RosterOpBody {
             Self::Endorse { .. } => "endorse",
             Self::SetRole { .. } => "set-role",
             Self::UpdateProfile { .. } => "update-profile",
+            Self::RevokeInvite { .. } => "revoke-invite",
         }
     }
 }
@@ -292,6 +296,7 @@ fn check_structure(op: &RosterOp) -> Result<(), RosterError> {
             }
         }
         RosterOpBody::Invite { .. }
+        | RosterOpBody::RevokeInvite { .. }
         | RosterOpBody::Leave
         | RosterOpBody::Endorse { .. }
         | RosterOpBody::SetRole { .. } => {}
@@ -325,6 +330,8 @@ pub struct InviteEntry {
     pub role: Role,
     pub expires_at_ms: u64,
     pub used_by: Option<NodeId>,
+    /// Withdrawn by its issuer before anyone used it.
+    pub revoked: bool,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
@@ -457,6 +464,7 @@ impl RosterState {
                         role: *role,
                         expires_at_ms: *expires_at_ms,
                         used_by: None,
+                        revoked: false,
                     },
                 );
             }
@@ -474,6 +482,9 @@ impl RosterState {
                 };
                 if invite.used_by.is_some() {
                     return Err("invite already used");
+                }
+                if invite.revoked {
+                    return Err("invite revoked");
                 }
                 if self
                     .members
@@ -564,6 +575,18 @@ impl RosterState {
             }
             RosterOpBody::UpdateProfile { profile } => {
                 self.members.get_mut(&author).expect("active").profile = profile.clone();
+            }
+            RosterOpBody::RevokeInvite { invite_key } => {
+                let Some(invite) = self.invites.get_mut(invite_key) else {
+                    return Err("unknown invite");
+                };
+                if invite.issuer != author {
+                    return Err("only the issuer can revoke an invite");
+                }
+                if invite.used_by.is_some() {
+                    return Err("invite already used");
+                }
+                invite.revoked = true;
             }
         }
         Ok(())

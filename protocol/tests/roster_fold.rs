@@ -116,6 +116,47 @@ fn an_invite_admits_once() {
 }
 
 #[test]
+fn a_revoked_invite_admits_no_one_and_only_its_issuer_can_revoke_it() {
+    let [a, b, joiner] = [0; 3].map(|_| NodeKey::generate());
+    let (mut log, fed) = found(&a);
+    admit(&mut log, &a, &b, Role::Member);
+    let invite = NodeKey::generate();
+    let invite_key = *invite.node_id().as_bytes();
+    apply(
+        &mut log,
+        &a,
+        RosterOpBody::Invite {
+            invite_key,
+            role: Role::Member,
+            expires_at_ms: u64::MAX,
+        },
+    );
+    // B did not issue it: its revocation is skipped and the invite stays open.
+    apply(&mut log, &b, RosterOpBody::RevokeInvite { invite_key });
+    assert!(!log.state().invite(&invite_key).unwrap().revoked);
+    apply(&mut log, &a, RosterOpBody::RevokeInvite { invite_key });
+    assert!(log.state().invite(&invite_key).unwrap().revoked);
+    let proof = invite.sign(
+        Domain::Invite,
+        &roster::invite_proof_message(&fed, &joiner.node_id()),
+    );
+    apply(
+        &mut log,
+        &b,
+        RosterOpBody::Admit {
+            invite_key,
+            joiner: joiner.node_id(),
+            profile: profile("Late"),
+            proof,
+        },
+    );
+    assert!(
+        log.state().member(&joiner.node_id()).is_none(),
+        "an admit citing a revoked invite is skipped"
+    );
+}
+
+#[test]
 fn an_admit_without_the_invite_secret_is_refused() {
     let [a, b] = [0; 2].map(|_| NodeKey::generate());
     let (log, _) = found(&a);

@@ -332,6 +332,26 @@ fn invites_that_must_not_work_are_refused_with_a_reason() -> anyhow::Result<()> 
     })?;
     std::thread::sleep(Duration::from_millis(1100));
     fails(&c, &short, "expired");
+    // A revoked invite: listed as revoked, and refused with the reason.
+    let revoked = copnet_ok(&a.data, &["federation", "invite"])?;
+    let open: Vec<Value> =
+        serde_json::from_str(&copnet_ok(&a.data, &["federation", "invites", "--json"])?)?;
+    let key = open
+        .iter()
+        .find(|i| i["state"] == "open")
+        .and_then(|i| i["key"].as_str())
+        .expect("the new invite is listed as open")
+        .to_owned();
+    copnet_ok(&a.data, &["federation", "revoke-invite", &key])?;
+    let listed: Vec<Value> =
+        serde_json::from_str(&copnet_ok(&a.data, &["federation", "invites", "--json"])?)?;
+    assert!(
+        listed
+            .iter()
+            .any(|i| i["key"] == key && i["state"] == "revoked"),
+        "{listed:?}"
+    );
+    fails(&c, &revoked, "revoked");
     // An inviter that is gone.
     let gone = copnet_ok(&a.data, &["federation", "invite"])?;
     drop(a);

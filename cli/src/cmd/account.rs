@@ -18,6 +18,9 @@ pub enum Command {
         /// admin, facilitator or practitioner
         #[arg(long)]
         role: String,
+        /// The name shown on what they post, e.g. "Aroha Walker" [default: the account name]
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
         /// Read the password from the first line of standard input instead of asking
         #[arg(long)]
         password_stdin: bool,
@@ -37,6 +40,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
         Command::Add {
             name,
             role,
+            display_name,
             password_stdin,
         } => {
             let password = if password_stdin {
@@ -47,7 +51,7 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
             let v = client
                 .post(
                     "/accounts",
-                    &json!({ "name": name, "role": role, "password": password }),
+                    &json!({ "name": name, "role": role, "password": password, "display_name": display_name }),
                 )
                 .await?;
             println!(

@@ -30,6 +30,17 @@ pub enum Command {
         #[arg(long, default_value = "72h")]
         expires: String,
     },
+    /// List the invites this node issued that nobody has used (open, expired, revoked)
+    Invites {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an unused invite this node issued, by the key `federation invites` lists
+    RevokeInvite {
+        /// The invite's key (64 hex digits)
+        key: String,
+    },
     /// Join a federation with an invite token; returns once admitted and first synced
     Join {
         /// The token from `copnet federation invite`
@@ -92,6 +103,29 @@ pub async fn run(data: &Path, c: Command) -> anyhow::Result<()> {
                 .and_then(|t| t.as_str())
                 .ok_or_else(|| anyhow::anyhow!("the node's answer has no token"))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Invites { json } => {
+            let v = client.get("/federation/invites").await?;
+            if json {
+                output::json(&v);
+            } else {
+                output::table(
+                    &v,
+                    &[
+                        ("key", "KEY"),
+                        ("role", "ROLE"),
+                        ("state", "STATE"),
+                        ("expires_at", "EXPIRES"),
+                    ],
+                );
+            }
+            Ok(())
+        }
+        Command::RevokeInvite { key } => {
+            let path = format!("/federation/invites/{}/revoke", key.trim());
+            client.post(&path, &json!({})).await?;
+            println!("revoked invite {}", key.trim());
             Ok(())
         }
         Command::Join { token } => {

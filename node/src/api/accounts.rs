@@ -25,6 +25,8 @@ struct NewAccount {
     name: String,
     role: String,
     password: String,
+    #[serde(default)]
+    display_name: Option<String>,
 }
 
 async fn list_accounts(State(s): State<ApiState>) -> Result<Json<Vec<Account>>, ApiError> {
@@ -38,7 +40,15 @@ async fn add_account(
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let role: Role = input.role.parse()?;
     let a = Arc::clone(&s.accounts);
-    let account = blocking(move || a.add(&input.name, role, &input.password)).await?;
+    let account = blocking(move || {
+        a.add_named(
+            &input.name,
+            input.display_name.as_deref(),
+            role,
+            &input.password,
+        )
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(account)))
 }
 
@@ -47,7 +57,10 @@ async fn remove_account(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let a = Arc::clone(&s.accounts);
+    let who = name.clone();
     blocking(move || a.remove(&name)).await?;
+    // Whoever was signed in with it is signed out now, not at their next request.
+    s.web.sessions.end_all_of(&who);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -37,6 +37,8 @@ pub struct ApiState {
     pub net: crate::net::NetHandle,
     pub token: Arc<str>,
     pub http: SocketAddr,
+    /// The web interface's sessions.
+    pub web: Arc<crate::web::Web>,
 }
 
 /// The API router, with auth and limits.
@@ -47,6 +49,7 @@ pub fn router(state: ApiState) -> Router {
     }
     let authed = authed.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
+        .merge(crate::web::router())
         .nest(
             "/api/v1",
             routes::public()
@@ -87,7 +90,7 @@ async fn require_token(
 }
 
 /// Runs blocking work (the replica's, or password hashing) off the async runtime.
-pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+pub async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

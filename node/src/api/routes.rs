@@ -64,7 +64,8 @@ pub fn authed() -> Router<ApiState> {
         .route("/status", get(status))
         .route("/status/storage", get(storage))
         .route("/federation", get(federation).post(create_federation))
-        .route("/federation/invites", post(create_invite))
+        .route("/federation/invites", get(list_invites).post(create_invite))
+        .route("/federation/invites/{key}/revoke", post(revoke_invite))
         .route("/federation/join", post(join_federation))
         .route("/federation/leave", post(leave_federation))
         .route("/federation/remove", post(remove_member))
@@ -425,6 +426,30 @@ async fn create_invite(
             "expires_at": crate::views::rfc3339(token.body.expires_at_ms as i64),
         })),
     ))
+}
+
+async fn list_invites(State(s): State<ApiState>) -> ApiResult {
+    let rows: Vec<Value> = s
+        .replica
+        .invites()
+        .into_iter()
+        .map(|i| {
+            json!({
+                "key": i.key,
+                "role": i.role,
+                "expires_at": crate::views::rfc3339(i.expires_at_ms as i64),
+                "state": i.state,
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(rows)))
+}
+
+async fn revoke_invite(State(s): State<ApiState>, Path(key): Path<String>) -> ApiResult {
+    let r = s.replica.clone();
+    blocking(move || r.revoke_invite(&key)).await?;
+    s.net.roster_changed().await;
+    Ok(Json(json!({ "revoked": true })))
 }
 
 #[derive(Deserialize)]

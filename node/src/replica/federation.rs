@@ -27,6 +27,17 @@ pub struct RemovalStatus {
     pub electorate: usize,
 }
 
+/// An invite this node issued, as listed to its admins.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedInvite {
+    /// The invite's public key, hex: names it for revocation.
+    pub key: String,
+    pub role: Role,
+    pub expires_at_ms: u64,
+    /// `open`, `expired` or `revoked`.
+    pub state: &'static str,
+}
+
 impl Replica {
     /// Appends one op by this node citing the current heads, durably.
     fn append_op(&self, body: RosterOpBody) -> Result<(OpHash, SignedRosterOp)> {
@@ -105,6 +116,65 @@ impl Replica {
         ))
     }
 
+    /// The invites this node issued that nobody has used, newest first: open ones, and the
+    /// expired or revoked ones still listed so that people can see what happened to them.
+    pub fn invites(&self) -> Vec<IssuedInvite> {
+        let Some(state) = self.roster_state() else {
+            return vec![];
+        };
+        let now = now_ms().max(0) as u64;
+        let mut out: Vec<IssuedInvite> = state
+            .invites
+            .iter()
+            .filter(|(_, i)| i.issuer == self.node_id && i.used_by.is_none())
+            .map(|(key, i)| IssuedInvite {
+                key: hex::encode(key),
+                role: i.role,
+                expires_at_ms: i.expires_at_ms,
+                state: if i.revoked {
+                    "revoked"
+                } else if now >= i.expires_at_ms {
+                    "expired"
+                } else {
+                    "open"
+                },
+            })
+            .collect();
+        out.sort_by(|a, b| b.expires_at_ms.cmp(&a.expires_at_ms));
+        out
+    }
+
+    /// Withdraws an unused invite this node issued (given by its key, hex). Nodes that have not
+    /// yet seen the revocation could still admit with it until the roster reaches them.
+    pub fn revoke_invite(&self, key: &str) -> Result<()> {
+        self.require_member()?;
+        let parsed: [u8; 32] = hex::decode(key.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| InputError(format!("{key:?} is not an invite key (64 hex digits)")))?;
+        let state = self.roster_state().ok_or(ReplicaError::NoFederation)?;
+        let Some(invite) = state.invite(&parsed) else {
+            return Err(ReplicaError::NotFound {
+                kind: "invite",
+                id: key.trim().to_owned(),
+            });
+        };
+        if invite.issuer != self.node_id {
+            return Err(ReplicaError::Forbidden(
+                "only the organisation that issued an invite can revoke it".into(),
+            ));
+        }
+        if invite.used_by.is_some() {
+            return Err(InputError("this invite has already been used".into()).into());
+        }
+        if invite.revoked {
+            return Ok(());
+        }
+        self.append_op(RosterOpBody::RevokeInvite { invite_key: parsed })?;
+        tracing::info!(invite = %key, "invite revoked");
+        Ok(())
+    }
+
     /// Admits `joiner` (the transport-authenticated peer) if its request proves a live invite.
     /// Returns the whole roster including the new `Admit`.
     pub fn admit(
@@ -156,6 +226,12 @@ impl Replica {
             return refuse(
                 JoinRefusal::AlreadyUsed,
                 "this invite has already been used",
+            );
+        }
+        if invite.revoked {
+            return refuse(
+                JoinRefusal::Expired,
+                "this invite was revoked by the organisation that issued it; ask for a new one",
             );
         }
         // Expiry is judged by the admitting node's clock (DESIGN §3).

@@ -36,7 +36,7 @@ pub use facilitation::{
     DEFAULT_SURVEY_DAYS, MAX_OPTIONS, MAX_STORY_LINKS, NewQuestion, NewStory, NewSurvey,
     SurveyResponse,
 };
-pub use federation::{MAX_INVITE_TTL_MS, RemovalStatus};
+pub use federation::{IssuedInvite, MAX_INVITE_TTL_MS, RemovalStatus};
 
 pub use repertoire::*;
 pub use sync::{Channel, Received, may_read};

@@ -1,0 +1,46 @@
+//! `/live`: server-sent events telling a signed-in page that content changed here, by a write of
+//! this node or by sync. The event carries only the kind of document; the page re-reads itself
+//! with the reader's own session, so nothing travels on this stream that the page could not show.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::State;
+use super::auth::Signed;
+use crate::replica::ReplicaEvent;
+
+pub async fn stream(
+    axum::extract::State(s): State,
+    _who: Signed,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let events = s.replica.subscribe();
+    let stopping = s.web.stopping.clone();
+    let stream = futures::stream::unfold(
+        (events, stopping),
+        |(mut events, mut stopping)| async move {
+            loop {
+                if *stopping.borrow() {
+                    return None;
+                }
+                let what = tokio::select! {
+                    e = events.recv() => e,
+                    _ = stopping.changed() => return None,
+                };
+                let kind = match what {
+                    Ok(ReplicaEvent::DocChanged(id, _)) => id.kind().as_str(),
+                    Ok(ReplicaEvent::RosterChanged) => "federation",
+                    // Missed some: the page re-reads everything anyway.
+                    Err(RecvError::Lagged(_)) => "many",
+                    Err(RecvError::Closed) => return None,
+                };
+                let event = Event::default().event("change").data(kind);
+                return Some((Ok(event), (events, stopping)));
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+}
