@@ -24,6 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a three-organisation demo federation with a seeded community, and print the
+    /// addresses of its web interfaces
+    Demo(cmd::demo::Args),
     /// Create this node's identity and configuration
     Init(cmd::init::Args),
     /// Run the node (initialising the data directory if needed)
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
+            Command::Demo(a) => cmd::demo::run(a).await,
             Command::Init(a) => cmd::init::run(&data, a),
             Command::Up(a) => cmd::up::run(&data, a).await,
             Command::Status(a) => cmd::status::run(&data, a).await,

@@ -1,6 +1,7 @@
 pub mod account;
 pub mod community;
 pub mod consult;
+pub mod demo;
 pub mod doctor;
 pub mod event;
 pub mod export;

@@ -140,7 +140,7 @@ impl Replica {
                 },
             })
             .collect();
-        out.sort_by(|a, b| b.expires_at_ms.cmp(&a.expires_at_ms));
+        out.sort_by_key(|i| std::cmp::Reverse(i.expires_at_ms));
         out
     }
 

@@ -290,6 +290,7 @@ fn split_csrf<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, String), WebError
 fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if matches!(site, Some("cross-site") | Some("same-site")) {
+        tracing::info!(sec_fetch_site = ?site, "web post from another site refused");
         return Err(stale_form());
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
@@ -300,6 +301,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), WebError> {
             .or_else(|| origin.strip_prefix("https://"))
             == Some(host);
         if !ok {
+            tracing::info!(origin, host, "web post from another origin refused");
             return Err(stale_form());
         }
     }

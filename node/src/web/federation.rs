@@ -238,7 +238,6 @@ pub async fn join(axum::extract::State(s): State, posted: Posted<JoinForm>) -> W
             "/federation?done=Joined.+The+first+sync+continues+in+the+background.",
         )),
         Err(e) => {
-            let e: ApiError = e.into();
             let msg = format!("Not joined: {}", e.message);
             Ok((e.status, render(&s, &posted.who, None, None, Some(&msg))).into_response())
         }

@@ -69,7 +69,7 @@ pub async fn page(axum::extract::State(s): State, who: Signed) -> WebResult<Mark
             .collect(),
         None => vec![],
     };
-    changed.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms));
+    changed.sort_by_key(|e| std::cmp::Reverse(e.updated_at_ms));
     let changed_total = changed.len();
     changed.truncate(ROWS * 2);
 

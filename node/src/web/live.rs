@@ -22,24 +22,22 @@ pub async fn stream(
     let stream = futures::stream::unfold(
         (events, stopping),
         |(mut events, mut stopping)| async move {
-            loop {
-                if *stopping.borrow() {
-                    return None;
-                }
-                let what = tokio::select! {
-                    e = events.recv() => e,
-                    _ = stopping.changed() => return None,
-                };
-                let kind = match what {
-                    Ok(ReplicaEvent::DocChanged(id, _)) => id.kind().as_str(),
-                    Ok(ReplicaEvent::RosterChanged) => "federation",
-                    // Missed some: the page re-reads everything anyway.
-                    Err(RecvError::Lagged(_)) => "many",
-                    Err(RecvError::Closed) => return None,
-                };
-                let event = Event::default().event("change").data(kind);
-                return Some((Ok(event), (events, stopping)));
+            if *stopping.borrow() {
+                return None;
             }
+            let what = tokio::select! {
+                e = events.recv() => e,
+                _ = stopping.changed() => return None,
+            };
+            let kind = match what {
+                Ok(ReplicaEvent::DocChanged(id, _)) => id.kind().as_str(),
+                Ok(ReplicaEvent::RosterChanged) => "federation",
+                // Missed some: the page re-reads everything anyway.
+                Err(RecvError::Lagged(_)) => "many",
+                Err(RecvError::Closed) => return None,
+            };
+            let event = Event::default().event("change").data(kind);
+            Some((Ok(event), (events, stopping)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))

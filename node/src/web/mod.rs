@@ -84,7 +84,7 @@ pub fn router() -> Router<ApiState> {
 }
 
 /// Headers every page carries: a strict content security policy (only this node's own script
-/// and stylesheet, no framing, forms post only here), no referrer, no caching of pages that
+/// and stylesheet, no framing, forms post only here), no referrer to other sites, no caching of pages that
 /// hold case material.
 async fn security_headers(req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/assets/");
@@ -102,9 +102,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: with no-referrer, browsers send `Origin: null` on form
+    // posts, and the CSRF check could no longer tell this node's pages from anyone else's.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !is_asset {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -171,7 +173,7 @@ async fn docs(
 ) -> WebResult<Vec<crate::store::DocEntry>> {
     let r = s.replica.clone();
     let mut all = crate::api::blocking(move || r.list(kind, community.as_ref())).await?;
-    all.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms));
+    all.sort_by_key(|e| std::cmp::Reverse(e.updated_at_ms));
     Ok(all)
 }
 
@@ -235,6 +237,6 @@ async fn communities(s: &ApiState) -> WebResult<Vec<(String, String)>> {
         .into_iter()
         .map(|e| (e.id.to_string(), layout::text(&e.view, "name").to_owned()))
         .collect();
-    all.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    all.sort_by_key(|(_, name)| name.to_lowercase());
     Ok(all)
 }

@@ -102,7 +102,7 @@ pub async fn page(
 fn render(rep: &report::Report, id: &str) -> Markup {
     html! {
         h2 { (rep.name) }
-        p.meta { (rep.since) " to " (rep.until) ". " (rep.small_number_rule) "." }
+        p.meta { (layout::day(&rep.since)) " to " (layout::day(&rep.until)) ". Small numbers: " (rep.small_number_rule) "." }
         p { a href=(format!("/communities/{id}")) { "The community’s page" } }
         div.grid {
             section aria-labelledby="act-h" {
