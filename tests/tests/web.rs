@@ -357,6 +357,21 @@ fn the_gate_refuses_identifying_text_without_javascript_and_names_what_it_found(
         node.api.ok(&format!("/consults/{id}"))?["title"],
         "Moving schools"
     );
+    // The presenter's organisation summarises what helped; the consult is answered.
+    let r = v.post(
+        &format!("/consults/{id}/answer"),
+        &[
+            ("_csrf", &csrf),
+            ("summary", "A shared plan with the new school."),
+        ],
+    );
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let answered = node.api.ok(&format!("/consults/{id}"))?;
+    assert_eq!(answered["status"], "answered");
+    assert_eq!(
+        answered["presenter_summary"],
+        "A shared plan with the new school."
+    );
     Ok(())
 }
 

@@ -106,6 +106,13 @@ impl Sessions {
         Some((s.account.clone(), s.csrf.clone(), s.since_ms))
     }
 
+    /// Whether a session is live, without counting this as activity: an open page's live-update
+    /// stream must not keep an idle session alive.
+    pub fn alive(&self, token: &str) -> bool {
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.get(&digest(token)).is_some_and(|s| fresh(s, now_ms()))
+    }
+
     /// Ends every session of an account (it was removed or its password changed).
     pub fn end_all_of(&self, account: &str) {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
@@ -115,6 +122,11 @@ impl Sessions {
 
 fn fresh(s: &Session, now: i64) -> bool {
     now - s.last_seen_ms < IDLE_MS && now - s.created_ms < ABSOLUTE_MS
+}
+
+/// The session token the request carries, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -480,9 +492,11 @@ mod tests {
             let mut live = s.live.lock().unwrap();
             live.get_mut(&digest(&t)).unwrap().last_seen_ms -= IDLE_MS + 1;
         }
-        assert!(s.touch(&t).is_none(), "idle too long");
+        assert!(!s.alive(&t) && s.touch(&t).is_none(), "idle too long");
         let t = s.start("sam", None);
+        assert!(s.alive(&t));
         s.end_all_of("SAM");
+        assert!(!s.alive(&t));
         assert!(s.touch(&t).is_none(), "account's sessions ended");
     }
 

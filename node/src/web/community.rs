@@ -284,7 +284,7 @@ pub async fn library(
                 @for (r, snip) in &shown {
                     @let v = &r.view;
                     li.card id=(format!("r-{}", r.id)) {
-                        h2 { @if text(v, "url").is_empty() { (text(v, "title")) } @else { a href=(text(v, "url")) rel="noopener noreferrer" { (text(v, "title")) } } }
+                        h2 { @if let Some(href) = layout::safe_href(text(v, "url")) { a href=(href) rel="noopener noreferrer" { (text(v, "title")) } } @else { (text(v, "title")) } }
                         p.meta {
                             span.badge.muted { (kind_label(text(v, "kind"))) } " "
                             (name_of(&r.community.to_string())) " · from " (layout::org_of(&s, &r.creator.to_string()))

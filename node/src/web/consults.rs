@@ -379,6 +379,8 @@ async fn thread_page(
         }
     };
     let closed = text(v, "status") == "closed";
+    // Only the presenting organisation moves its consult through its lifecycle.
+    let presenting = c.creator == s.replica.node_id();
     let title = text(v, "title").to_owned();
     let body = html! {
         p.meta { a href="/consults" { "Case consults" } " › "
@@ -417,6 +419,20 @@ async fn thread_page(
                 }
             }
         }
+        @if presenting && !closed {
+            details open[text(v, "presenter_summary").is_empty() && v["reply_count"].as_u64().unwrap_or(0) > 0] {
+                summary { "Summarise what helped (presenting organisation)" }
+                form.stack method="post" action=(format!("/consults/{}/answer", c.id)) {
+                    input type="hidden" name="_csrf" value=(who.csrf);
+                    label for="summary" { "What helped, in your words" }
+                    span.hint id="summary-hint" { "Peers see this; it moves the consult to answered. The gate checks it too." }
+                    textarea id="summary" name="summary" required aria-describedby="summary-hint" { (text(v, "presenter_summary")) }
+                    label for="summary-attest" { "If the gate flags something that identifies no one, say what you checked " span.meta { "(optional)" } }
+                    input type="text" id="summary-attest" name="attest";
+                    button type="submit" { "Save the summary" }
+                }
+            }
+        }
         @if closed {
             p.notice { "This consult is closed; it takes no more replies." }
         } @else {
@@ -450,6 +466,40 @@ async fn thread_page(
         &title,
         body,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    summary: String,
+    #[serde(default)]
+    attest: String,
+}
+
+/// The presenter's summary of what helped: the consult becomes answered.
+pub async fn answer(
+    axum::extract::State(s): State,
+    Path(id): Path<String>,
+    posted: Posted<AnswerForm>,
+) -> WebResult<Response> {
+    let f = posted.form;
+    let input = crate::replica::ConsultAnswer {
+        summary: f.summary,
+        attest: (!f.attest.trim().is_empty()).then_some(f.attest),
+        ..Default::default()
+    };
+    let r = s.replica.clone();
+    let target = id.clone();
+    match blocking(move || r.answer_consult(&target, input)).await {
+        Ok(_) => Ok(see(&format!("/consults/{id}#thread"))),
+        Err(e) if e.status.is_client_error() => {
+            // The gate's refusal names what it found in its message.
+            let msg = format!("The summary was not saved: {}", e.message);
+            let page =
+                thread_page(&s, &posted.who, &id, &Draft::default(), &[], Some(&msg)).await?;
+            Ok((e.status, page).into_response())
+        }
+        Err(e) => Err(WebError(e)),
+    }
 }
 
 pub async fn reply(

@@ -187,11 +187,42 @@ pub fn person_name(community: Option<&Value>, person: &str) -> Option<String> {
         .and_then(|p| p["name"].as_str().map(str::to_owned))
 }
 
+/// A link from a document, if it is an http(s) address. Documents come from other organisations,
+/// and this node's own checks on writing do not bind them: a `javascript:` or `data:` address is
+/// shown as no link at all.
+pub fn safe_href(url: &str) -> Option<&str> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url.trim())
+}
+
 /// A notice at the top of a page: `?done=` after a redirect.
 pub fn notice(message: Option<&str>) -> Markup {
     html! {
         @if let Some(m) = message {
             p.notice role="status" { (m) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_addresses_become_links() {
+        assert_eq!(
+            safe_href(" https://example.org/x"),
+            Some("https://example.org/x")
+        );
+        assert_eq!(safe_href("HTTP://example.org"), Some("HTTP://example.org"));
+        for bad in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,x",
+            "//evil",
+            "",
+        ] {
+            assert_eq!(safe_href(bad), None, "{bad}");
         }
     }
 }

@@ -5,24 +5,28 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::State;
-use super::auth::Signed;
+use super::auth::{Signed, session_token};
 use crate::replica::ReplicaEvent;
 
 pub async fn stream(
     axum::extract::State(s): State,
     _who: Signed,
+    headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = s.replica.subscribe();
     let stopping = s.web.stopping.clone();
+    let token = session_token(&headers).unwrap_or_default().to_owned();
     let stream = futures::stream::unfold(
-        (events, stopping),
-        |(mut events, mut stopping)| async move {
-            if *stopping.borrow() {
+        (events, stopping, s, token),
+        |(mut events, mut stopping, s, token)| async move {
+            // The stream ends with the session (signed out, removed, timed out) or the node.
+            if *stopping.borrow() || !s.web.sessions.alive(&token) {
                 return None;
             }
             let what = tokio::select! {
@@ -37,7 +41,7 @@ pub async fn stream(
                 Err(RecvError::Closed) => return None,
             };
             let event = Event::default().event("change").data(kind);
-            Some((Ok(event), (events, stopping)))
+            Some((Ok(event), (events, stopping, s, token)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))

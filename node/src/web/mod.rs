@@ -70,6 +70,7 @@ pub fn router() -> Router<ApiState> {
         .route("/consults/check", post(consults::check))
         .route("/consults/{id}", get(consults::thread))
         .route("/consults/{id}/replies", post(consults::reply))
+        .route("/consults/{id}/answer", post(consults::answer))
         .route("/events", get(events::page))
         .route("/events/{id}/rsvp", post(events::rsvp))
         .route("/events/{id}/calendar.ics", get(events::ics))
