@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell, strings, text};
-use super::{State, WebError, WebResult, communities, doc, docs, my_person, see};
+use super::{
+    CommunityQuery, DoneQuery, State, WebError, WebResult, communities, doc, docs, my_person, see,
+};
 use crate::api::{ApiError, ApiState, blocking};
 use crate::replica::{NewResource, parse_id};
 
@@ -33,11 +35,6 @@ fn kind_label(k: &str) -> &str {
         .find(|(v, _)| *v == k)
         .map(|(_, l)| *l)
         .unwrap_or(k)
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 pub async fn page(
@@ -244,13 +241,6 @@ pub async fn library(
             .collect()
     };
     let names = communities(&s).await?;
-    let name_of = |id: &str| {
-        names
-            .iter()
-            .find(|(i, _)| i == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
-    };
     let body = html! {
         h1 { "Resource library" }
         (layout::notice(q.done.as_deref()))
@@ -261,7 +251,7 @@ pub async fn library(
             label { "Community"
                 select name="community" {
                     option value="" { "All communities" }
-                    @for (id, n) in &names { option value=(id) selected[q.community == *id] { (n) } }
+                    @for (id, n) in names.iter() { option value=(id) selected[q.community == *id] { (n) } }
                 }
             }
             label { "Kind"
@@ -287,7 +277,7 @@ pub async fn library(
                         h2 { @if let Some(href) = layout::safe_href(text(v, "url")) { a href=(href) rel="noopener noreferrer" { (text(v, "title")) } } @else { (text(v, "title")) } }
                         p.meta {
                             span.badge.muted { (kind_label(text(v, "kind"))) } " "
-                            (name_of(&r.community.to_string())) " · from " (layout::org_of(&s, &r.creator.to_string()))
+                            (names.name_of(&r.community.to_string())) " · from " (layout::org_of(&s, &r.creator.to_string()))
                             " · updated " (layout::day(text(v, "updated_at")))
                             @if !text(v, "review_by").is_empty() { " · review by " (text(v, "review_by")) }
                         }
@@ -322,15 +312,10 @@ pub struct ResourceForm {
     topics: String,
 }
 
-#[derive(Deserialize)]
-pub struct NewQuery {
-    community: Option<String>,
-}
-
 pub async fn new_resource(
     axum::extract::State(s): State,
     who: Signed,
-    Query(q): Query<NewQuery>,
+    Query(q): Query<CommunityQuery>,
 ) -> WebResult<Markup> {
     let f = ResourceForm {
         community: q.community.unwrap_or_default(),
@@ -354,7 +339,7 @@ async fn resource_form(
             label for="community" { "Community" }
             select id="community" name="community" required {
                 option value="" { "Choose a community" }
-                @for (id, n) in &names { option value=(id) selected[f.community == *id] { (n) } }
+                @for (id, n) in names.iter() { option value=(id) selected[f.community == *id] { (n) } }
             }
             label for="title" { "Title" }
             input type="text" id="title" name="title" value=(f.title) required;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell, text};
-use super::{State, WebError, WebResult, communities, doc, docs, my_person, see};
+use super::{CommunityQuery, State, WebError, WebResult, communities, doc, docs, my_person, see};
 use crate::api::{ApiState, blocking};
 use crate::replica::{FieldFinding, NewConsult, NewReply, ReplicaError, parse_id};
 
@@ -34,13 +34,6 @@ pub async fn list_page(s: &ApiState, who: &Signed, q: ListQuery) -> WebResult<Ma
         all.retain(|c| text(&c.view, "status") == st);
     }
     let names = communities(s).await?;
-    let name_of = |id: &str| {
-        names
-            .iter()
-            .find(|(i, _)| i == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
-    };
     let body = html! {
         h1 { "Case consults" }
         p { a.button href="/consults/new" { "Bring a case consult" } }
@@ -48,7 +41,7 @@ pub async fn list_page(s: &ApiState, who: &Signed, q: ListQuery) -> WebResult<Ma
             label { "Community"
                 select name="community" {
                     option value="" { "All communities" }
-                    @for (id, n) in &names {
+                    @for (id, n) in names.iter() {
                         option value=(id) selected[q.community.as_deref() == Some(id.as_str())] { (n) }
                     }
                 }
@@ -77,7 +70,7 @@ pub async fn list_page(s: &ApiState, who: &Signed, q: ListQuery) -> WebResult<Ma
                         br;
                         span.meta {
                             (c.view["reply_count"].as_u64().unwrap_or(0)) " replies · "
-                            (name_of(&c.community.to_string())) " · from " (layout::org_of(s, &c.creator.to_string()))
+                            (names.name_of(&c.community.to_string())) " · from " (layout::org_of(s, &c.creator.to_string()))
                             " · " (layout::day(text(&c.view, "created_at")))
                         }
                     }
@@ -211,15 +204,10 @@ pub async fn check(axum::extract::State(s): State, posted: Posted<Draft>) -> Web
     Ok(gate_panel(&findings, true))
 }
 
-#[derive(Deserialize)]
-pub struct ComposeQuery {
-    community: Option<String>,
-}
-
 pub async fn compose(
     axum::extract::State(s): State,
     who: Signed,
-    Query(q): Query<ComposeQuery>,
+    Query(q): Query<CommunityQuery>,
 ) -> WebResult<Markup> {
     let draft = Draft {
         community: q.community.unwrap_or_default(),
@@ -263,7 +251,7 @@ async fn compose_page(
                 label for="community" { "Community" }
                 select id="community" name="community" required {
                     option value="" { "Choose a community" }
-                    @for (id, n) in &names {
+                    @for (id, n) in names.iter() {
                         option value=(id) selected[d.community == *id] { (n) }
                     }
                 }

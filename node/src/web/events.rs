@@ -187,13 +187,6 @@ pub async fn page(
         .collect();
     occs.sort_by_key(|o| o.start_utc_ms);
     let names = communities(&s).await?;
-    let name_of = |id: &str| {
-        names
-            .iter()
-            .find(|(i, _)| i == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_default()
-    };
     let key = calendar_key(&s.token);
     let month_label = first.format("%B %Y").to_string();
     let in_month: Vec<&Occ> = occs
@@ -225,7 +218,7 @@ pub async fn page(
             label { "Community"
                 select name="community" {
                     option value="" { "All communities" }
-                    @for (id, n) in &names {
+                    @for (id, n) in names.iter() {
                         option value=(id) selected[community.as_deref() == Some(id.as_str())] { (n) }
                     }
                 }
@@ -269,7 +262,7 @@ pub async fn page(
                         h3 { (o.title) @if o.cancelled { " " span.badge.bad { "cancelled" } } }
                         p.meta {
                             (o.when()) @if !o.kind.is_empty() { " · " (o.kind) }
-                            " · " (name_of(&o.community))
+                            " · " (names.name_of(&o.community))
                         }
                         p.meta { (o.going) " going · " (o.maybe) " maybe · " (o.declined) " not going" }
                         @if !o.cancelled {
@@ -292,7 +285,7 @@ pub async fn page(
         h2 { "Subscribe to a community's calendar" }
         p.meta { "Calendar apps fetch these addresses on their own; anyone with an address sees that community's events, so share it only within your organisation." }
         ul {
-            @for (id, n) in &names {
+            @for (id, n) in names.iter() {
                 li { (n) ": " code { "http://" (s.http) "/api/v1/communities/" (id) "/calendar.ics?key=" (key) } }
             }
         }

@@ -9,14 +9,9 @@ use serde::Deserialize;
 
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell};
-use super::{State, WebError, WebResult, see};
+use super::{DoneQuery, State, WebError, WebResult, see};
 use crate::api::{ApiError, ApiState, blocking};
 use crate::replica::NewFederation;
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
 
 pub async fn page(
     axum::extract::State(s): State,

@@ -232,12 +232,45 @@ async fn my_person(
 }
 
 /// The communities on this node, by name, as (id, name).
-async fn communities(s: &ApiState) -> WebResult<Vec<(String, String)>> {
+pub struct Names(Vec<(String, String)>);
+
+impl Names {
+    pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+
+    pub fn first(&self) -> Option<&(String, String)> {
+        self.0.first()
+    }
+
+    /// A community's name, or "" for one this node does not hold.
+    pub fn name_of(&self, id: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, n)| n.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// `?community=`, on pages that start from one.
+#[derive(serde::Deserialize)]
+pub struct CommunityQuery {
+    pub community: Option<String>,
+}
+
+/// `?done=`: what the last form did, said at the top of the page it led to.
+#[derive(serde::Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+async fn communities(s: &ApiState) -> WebResult<Names> {
     let mut all: Vec<(String, String)> = docs(s, copnet_protocol::DocKind::Community, None)
         .await?
         .into_iter()
         .map(|e| (e.id.to_string(), layout::text(&e.view, "name").to_owned()))
         .collect();
     all.sort_by_key(|(_, name)| name.to_lowercase());
-    Ok(all)
+    Ok(Names(all))
 }

@@ -79,7 +79,7 @@ pub async fn page(
         form.filters method="get" action="/report" {
             label { "Community"
                 select name="community" {
-                    @for (id, n) in &names { option value=(id) selected[chosen.as_deref() == Some(id.as_str())] { (n) } }
+                    @for (id, n) in names.iter() { option value=(id) selected[chosen.as_deref() == Some(id.as_str())] { (n) } }
                 }
             }
             label { "From" input type="date" name="since" value=(q.since); }
