@@ -448,11 +448,21 @@ async fn journey(dir: &Path, axe: &str) -> anyhow::Result<()> {
     .await?;
     screenshot(&b, "consult-on-second-node").await?;
 
-    // Bilal answers one occurrence of the monthly call.
-    b.goto(&format!("{}/events", river.url)).await?;
-    let card = "li.card[id^='o-']";
-    let first = b.find(Locator::Css(card)).await?;
-    let occurrence_id = first.attr("id").await?.unwrap_or_default();
+    // Bilal answers the next occurrence of an event, from the month it falls in (which need not
+    // be this month).
+    b.goto(&format!("{}/", river.url)).await?;
+    let next = b
+        .find(Locator::Css("#upcoming a[href^='/events?month=']"))
+        .await?
+        .attr("href")
+        .await?
+        .ok_or_else(|| anyhow!("no upcoming event on the home page"))?;
+    let occurrence_id = next
+        .split_once('#')
+        .map(|(_, id)| id.to_owned())
+        .ok_or_else(|| anyhow!("{next} names no occurrence"))?;
+    b.goto(&format!("{}{next}", river.url)).await?;
+    let first = b.find(Locator::Id(&occurrence_id)).await?;
     first
         .find(Locator::Css("button[value=declined]"))
         .await?
