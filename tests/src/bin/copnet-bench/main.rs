@@ -32,6 +32,7 @@ const USAGE: &str = "usage: copnet-bench SCENARIO [OPTIONS]
   s6 [--docs 10000] [--seed 1]                 idle memory and disk ÷ logical bytes
   cold-start [--runs 7] [--docs 1000]          `copnet up` until its API answers
   repertoire [--docs 10000]                    de-identification gate and search index
+  web [--docs 10000] [--samples 50]            web pages of a signed-in person, served
 
 --baseline runs automerge-repo on the same documents (Node.js and npm needed; the first run
 installs the pinned packages under tests/bench/automerge-repo).";
@@ -57,6 +58,11 @@ fn main() -> anyhow::Result<()> {
     };
     let seed: u64 = flag("--seed", "1").parse()?;
     let result = match args.first().map(String::as_str) {
+        Some("web") => web_pages(
+            flag("--docs", "10000").parse()?,
+            flag("--samples", "50").parse()?,
+            seed,
+        )?,
         Some("s1") => s1(
             flag("--count", "4000").parse()?,
             &sizes(flag("--concurrency", "1,4,16,64"))?,
@@ -589,6 +595,90 @@ fn s5(samples: usize, docs: usize, seed: u64) -> anyhow::Result<Value> {
         "p50_ms": percentile(&latencies, 0.5),
         "p99_ms": percentile(&latencies, 0.99),
         "max_ms": percentile(&latencies, 1.0),
+    }))
+}
+
+// ---- web pages ------------------------------------------------------------------------------
+
+/// How long a node holding `docs` documents takes to serve each page of the web interface to a
+/// signed-in person: sign-in, then `samples` requests of each page, one at a time.
+fn web_pages(docs: usize, samples: usize, seed: u64) -> anyhow::Result<Value> {
+    let p = populated(docs, seed)?;
+    let password = "bench password, long enough";
+    p.a.api.create(
+        "/accounts",
+        &json!({ "name": "bench", "role": "admin", "password": password }),
+    )?;
+    let base = p.a.api.base.trim_end_matches("/api/v1").to_owned();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let cookie_of = |r: &reqwest::blocking::Response, name: &str| -> Option<String> {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap_or("").to_owned())
+    };
+    let form = http.get(format!("{base}/signin")).send()?;
+    let pre = cookie_of(&form, "__Host-copnet-signin").context("sign-in cookie")?;
+    let page = form.text()?;
+    let at = page.find("name=\"_csrf\" value=\"").context("csrf field")? + 20;
+    let csrf = &page[at..at + page[at..].find('"').context("csrf end")?];
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("_csrf", csrf), ("name", "bench"), ("password", password)])
+        .finish();
+    let signed = http
+        .post(format!("{base}/signin"))
+        .header("cookie", pre)
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()?;
+    let session = cookie_of(&signed, "__Host-copnet").context("no session: sign-in failed")?;
+    let community = p.docs.first().context("a community")?;
+    let pages = [
+        "/".to_owned(),
+        format!("/communities/{community}"),
+        "/library".to_owned(),
+        "/library?q=housing".to_owned(),
+        "/consults".to_owned(),
+        "/events".to_owned(),
+        format!("/report?community={community}"),
+        "/federation".to_owned(),
+    ];
+    let mut rows = Vec::new();
+    for path in &pages {
+        let get = || -> anyhow::Result<usize> {
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("cookie", &session)
+                .send()?;
+            anyhow::ensure!(r.status() == StatusCode::OK, "{path}: {}", r.status());
+            Ok(r.bytes()?.len())
+        };
+        let bytes = get()?;
+        let mut times = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let t = Instant::now();
+            get()?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        rows.push(json!({
+            "page": path.replace(community.as_str(), "{community}"),
+            "html_bytes": bytes,
+            "p50_ms": percentile(&times, 0.5),
+            "p99_ms": percentile(&times, 0.99),
+        }));
+    }
+    Ok(json!({
+        "scenario": "web pages served to a signed-in person, one request at a time",
+        "machine": machine(),
+        "documents_held": p.docs.len(),
+        "samples_per_page": samples,
+        "pages": rows,
     }))
 }
 
