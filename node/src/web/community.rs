@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell, strings, text};
 use super::{
-    CommunityQuery, DoneQuery, State, WebError, WebResult, communities, doc, docs, my_person, see,
+    CommunityQuery, DoneQuery, State, WebError, WebResult, communities, doc, docs, my_person,
+    page_of, pager, see,
 };
 use crate::api::{ApiError, ApiState, blocking};
 use crate::replica::{NewResource, parse_id};
@@ -183,6 +184,7 @@ pub struct LibraryQuery {
     #[serde(default)]
     topic: String,
     done: Option<String>,
+    page: Option<usize>,
 }
 
 /// The search's snippet, with its «matched» words marked.
@@ -233,14 +235,28 @@ pub async fn library(
                 .map_err(|e| ApiError::invalid(format!("search failed: {e}")))
         })
         .await?;
+        let by_id: std::collections::HashMap<String, &crate::store::DocEntry> =
+            all.iter().map(|r| (r.id.to_string(), r)).collect();
         hits.into_iter()
             .filter_map(|h| {
-                let e = all.iter().find(|r| r.id.to_string() == h.id)?;
+                let e = *by_id.get(&h.id)?;
                 keep(e).then_some((e, Some(h.snippet)))
             })
             .collect()
     };
     let names = communities(&s).await?;
+    let page = q.page.unwrap_or(1).max(1);
+    let pager_here = pager(
+        "/library",
+        &[
+            ("q", &q.q),
+            ("community", &q.community),
+            ("kind", &q.kind),
+            ("topic", &q.topic),
+        ],
+        shown.len(),
+        page,
+    );
     let body = html! {
         h1 { "Resource library" }
         (layout::notice(q.done.as_deref()))
@@ -270,8 +286,9 @@ pub async fn library(
         }
         div #library data-live {
             p.meta role="status" { (shown.len()) " resource" (if shown.len() == 1 { "" } else { "s" }) }
+            (pager_here)
             ul.cards {
-                @for (r, snip) in &shown {
+                @for (r, snip) in page_of(&shown, page) {
                     @let v = &r.view;
                     li.card id=(format!("r-{}", r.id)) {
                         h2 { @if let Some(href) = layout::safe_href(text(v, "url")) { a href=(href) rel="noopener noreferrer" { (text(v, "title")) } } @else { (text(v, "title")) } }

@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell, text};
-use super::{CommunityQuery, State, WebError, WebResult, communities, doc, docs, my_person, see};
+use super::{
+    CommunityQuery, State, WebError, WebResult, communities, doc, docs, my_person, page_of, pager,
+    see,
+};
 use crate::api::{ApiState, blocking};
 use crate::replica::{FieldFinding, NewConsult, NewReply, ReplicaError, parse_id};
 
@@ -18,6 +21,7 @@ use crate::replica::{FieldFinding, NewConsult, NewReply, ReplicaError, parse_id}
 pub struct ListQuery {
     status: Option<String>,
     community: Option<String>,
+    page: Option<usize>,
 }
 
 pub async fn list_page(s: &ApiState, who: &Signed, q: ListQuery) -> WebResult<Markup> {
@@ -34,6 +38,7 @@ pub async fn list_page(s: &ApiState, who: &Signed, q: ListQuery) -> WebResult<Ma
         all.retain(|c| text(&c.view, "status") == st);
     }
     let names = communities(s).await?;
+    let page = q.page.unwrap_or(1).max(1);
     let body = html! {
         h1 { "Case consults" }
         p { a.button href="/consults/new" { "Bring a case consult" } }
@@ -58,8 +63,9 @@ pub async fn list_page(s: &ApiState, who: &Signed, q: ListQuery) -> WebResult<Ma
         }
         div #consults data-live {
             p.meta { (all.len()) " consult" (if all.len() == 1 { "" } else { "s" }) }
+            (pager("/consults", &[("community", q.community.as_deref().unwrap_or("")), ("status", status.as_deref().unwrap_or(""))], all.len(), page))
             ul.cards {
-                @for c in &all {
+                @for c in page_of(&all, page) {
                     li.card {
                         a href=(format!("/consults/{}", c.id)) { (text(&c.view, "title")) }
                         " " (status_badge(text(&c.view, "status")))

@@ -274,3 +274,69 @@ async fn communities(s: &ApiState) -> WebResult<Names> {
     all.sort_by_key(|(_, name)| name.to_lowercase());
     Ok(Names(all))
 }
+
+/// Rows per page of a long listing (the library, consults).
+pub const PAGE_ROWS: usize = 50;
+
+/// The rows of page `page` (from 1) of `items`.
+pub fn page_of<T>(items: &[T], page: usize) -> &[T] {
+    let start = page
+        .saturating_sub(1)
+        .saturating_mul(PAGE_ROWS)
+        .min(items.len());
+    &items[start..(start + PAGE_ROWS).min(items.len())]
+}
+
+/// "51–100 of 5000", with links to the pages either side. `params` are the listing's other
+/// query parameters, kept on every link.
+pub fn pager(path: &str, params: &[(&str, &str)], total: usize, page: usize) -> maud::Markup {
+    let pages = total.div_ceil(PAGE_ROWS).max(1);
+    let page = page.clamp(1, pages);
+    let href = |p: usize| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params.iter().filter(|(_, v)| !v.is_empty()) {
+            q.append_pair(k, v);
+        }
+        if p > 1 {
+            q.append_pair("page", &p.to_string());
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{q}")
+        }
+    };
+    let first = (page - 1) * PAGE_ROWS + 1;
+    let last = (page * PAGE_ROWS).min(total);
+    html! {
+        @if total > PAGE_ROWS {
+            nav.pager aria-label="Pages" {
+                @if page > 1 { a href=(href(page - 1)) rel="prev" { "← Previous" } " · " }
+                span { (first) "–" (last) " of " (total) }
+                @if page < pages { " · " a href=(href(page + 1)) rel="next" { "Next →" } }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_listings_are_paged_and_the_links_keep_the_filters() {
+        let items: Vec<usize> = (0..120).collect();
+        assert_eq!(page_of(&items, 1), &items[..50]);
+        assert_eq!(page_of(&items, 3), &items[100..]);
+        assert!(page_of(&items, 9).is_empty());
+        let nav = pager("/library", &[("q", "housing first"), ("kind", "")], 120, 2).into_string();
+        assert!(nav.contains("51–100 of 120"), "{nav}");
+        assert!(nav.contains(r#"href="/library?q=housing+first""#), "{nav}");
+        assert!(
+            nav.contains(r#"href="/library?q=housing+first&amp;page=3""#),
+            "{nav}"
+        );
+        assert!(pager("/library", &[], 50, 1).into_string().is_empty());
+    }
+}
