@@ -176,6 +176,18 @@ impl Accounts {
         if self.get(&name)?.is_some() {
             return Err(AccountError::Exists(name));
         }
+        // Posts are attributed by the shown name: two accounts must not share one.
+        let shown = display_name.as_deref().unwrap_or(&name);
+        if let Some(other) = self
+            .stored()?
+            .iter()
+            .find(|a| a.account().shown_name().eq_ignore_ascii_case(shown))
+        {
+            return Err(AccountError::Invalid(format!(
+                "the account {:?} already shows as {shown:?}, and posts are attributed by that name: choose another --display-name",
+                other.name
+            )));
+        }
         if role != Role::Admin && self.admins()? == 0 {
             return Err(AccountError::Invalid(format!(
                 "this node has no admin yet, and someone must be able to manage the accounts: make the first one an admin (`copnet account add {name} --role admin`)"
@@ -389,6 +401,10 @@ mod tests {
         let (_d, a) = accounts();
         a.add_named("ada", Some("Ada Lovelace"), Role::Admin, GOOD)
             .unwrap();
+        assert!(matches!(
+            a.add_named("ada2", Some("ada lovelace"), Role::Admin, GOOD),
+            Err(AccountError::Invalid(m)) if m.contains("already shows as")
+        ));
         assert_eq!(a.visited("ADA", 1_000).unwrap(), None);
         assert_eq!(a.visited("ada", 2_000).unwrap(), Some(1_000));
         let ada = a.account("ada").unwrap().unwrap();

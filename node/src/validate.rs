@@ -266,12 +266,27 @@ pub fn media_type(s: &str) -> Checked<String> {
 
 /// A calendar date `YYYY-MM-DD`.
 pub fn date(field: &str, s: &str) -> Checked<chrono::NaiveDate> {
+    use chrono::Datelike;
     let t = s.trim();
-    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+    let bad = || {
         InputError(format!(
             "{field} {t:?} is not a date: write it like 2027-03-31"
         ))
-    })
+    };
+    // chrono's %Y also reads signed years of any length ("+262000"): only YYYY-MM-DD, from 1970.
+    let shaped = t.len() == 10
+        && t.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err(bad());
+    }
+    let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| bad())?;
+    if d.year() < 1970 {
+        return Err(InputError(format!("{field} {t:?} is before 1970")));
+    }
+    Ok(d)
 }
 
 /// The instant a calendar day begins, in UTC.

@@ -120,7 +120,8 @@ async fn community_report(
             "format {format:?} is not one of json, csv, text"
         )));
     }
-    let (since, until) = report::period(since, until, crate::replica::now_ms());
+    let (since, until) = report::checked_period(since, until, crate::replica::now_ms())
+        .map_err(ApiError::invalid)?;
     let r = s.replica.clone();
     let rep = blocking(move || r.report(&id, since, until)).await?;
     let body = |ct: &'static str, text: String| {

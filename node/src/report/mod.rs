@@ -1122,6 +1122,27 @@ fn who_is_missing(
     }
 }
 
+/// The longest period one report covers: ten years of days. A report walks its period day by day.
+pub const MAX_REPORT_DAYS: i64 = 3653;
+
+/// [`period`], refused when it is empty, backwards or longer than [`MAX_REPORT_DAYS`].
+pub fn checked_period(
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    now_ms: i64,
+) -> Result<(i64, i64), String> {
+    let (from, to) = period(since, until, now_ms);
+    if from >= to {
+        return Err("the report's start must come before its end".into());
+    }
+    if to - from > Duration::days(MAX_REPORT_DAYS).num_milliseconds() {
+        return Err(format!(
+            "a report covers at most {MAX_REPORT_DAYS} days (ten years); choose a shorter period"
+        ));
+    }
+    Ok((from, to))
+}
+
 /// `since` and `until` of a report: `until` defaults to now, `since` to 90 days before it.
 pub fn period(since: Option<NaiveDate>, until: Option<NaiveDate>, now_ms: i64) -> (i64, i64) {
     let until = until

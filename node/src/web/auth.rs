@@ -31,6 +31,16 @@ const IDLE_MS: i64 = 4 * 3600 * 1000;
 const ABSOLUTE_MS: i64 = 12 * 3600 * 1000;
 /// Sessions one node holds at most; the oldest go first.
 const MAX_SESSIONS: usize = 10_000;
+/// Sessions one account holds at most (browsers, devices); its own oldest go first.
+const MAX_SESSIONS_PER_ACCOUNT: usize = 10;
+/// Failed sign-ins to one account name before it is refused for [`LOCKOUT_MS`]...
+const MAX_FAILURES: u32 = 5;
+/// ...counted over this window.
+const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+const LOCKOUT_MS: i64 = 60 * 1000;
+/// Password checks running at once: each holds 19 MiB for Argon2id, and a flood must not take
+/// the blocking pool (or the memory) from everything else.
+const CONCURRENT_SIGN_INS: usize = 2;
 /// Largest form body read.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
@@ -41,13 +51,34 @@ struct Session {
     last_seen_ms: i64,
     /// The previous sign-in: where "what changed since your last visit" starts.
     since_ms: Option<i64>,
+    /// Something to show once on the next page (a new invite's token), never in a URL.
+    flash: Option<String>,
+}
+
+/// Failed sign-ins of one account name.
+#[derive(Default)]
+struct Failures {
+    count: u32,
+    first_ms: i64,
+    locked_until_ms: i64,
 }
 
 /// Signed-in sessions, in memory: a restart signs everyone out. Keyed by the SHA-256 of the
 /// cookie's token, so that the table alone cannot be replayed.
-#[derive(Default)]
 pub struct Sessions {
     live: Mutex<HashMap<[u8; 32], Session>>,
+    failures: Mutex<HashMap<String, Failures>>,
+    checking: tokio::sync::Semaphore,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self {
+            live: Mutex::default(),
+            failures: Mutex::default(),
+            checking: tokio::sync::Semaphore::new(CONCURRENT_SIGN_INS),
+        }
+    }
 }
 
 fn random_token() -> String {
@@ -65,6 +96,16 @@ impl Sessions {
         let now = now_ms();
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.retain(|_, s| fresh(s, now));
+        let mine: Vec<([u8; 32], i64)> = live
+            .iter()
+            .filter(|(_, s)| s.account.eq_ignore_ascii_case(account))
+            .map(|(k, s)| (*k, s.last_seen_ms))
+            .collect();
+        if mine.len() >= MAX_SESSIONS_PER_ACCOUNT
+            && let Some((k, _)) = mine.iter().min_by_key(|(_, seen)| *seen)
+        {
+            live.remove(k);
+        }
         if live.len() >= MAX_SESSIONS {
             let oldest = live
                 .iter()
@@ -82,6 +123,7 @@ impl Sessions {
                 created_ms: now,
                 last_seen_ms: now,
                 since_ms,
+                flash: None,
             },
         );
         token
@@ -92,8 +134,9 @@ impl Sessions {
         live.remove(&digest(token));
     }
 
-    /// The session's account name, CSRF token and "since", if the token is live; touches it.
-    fn touch(&self, token: &str) -> Option<(String, String, Option<i64>)> {
+    /// The session's account name, CSRF token and "since", if the token is live. `touch`
+    /// counts the request as activity; a page refreshing itself for live updates does not.
+    fn lookup(&self, token: &str, touch: bool) -> Option<(String, String, Option<i64>)> {
         let now = now_ms();
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         let key = digest(token);
@@ -102,8 +145,63 @@ impl Sessions {
             live.remove(&key);
             return None;
         }
-        s.last_seen_ms = now;
+        if touch {
+            s.last_seen_ms = now;
+        }
         Some((s.account.clone(), s.csrf.clone(), s.since_ms))
+    }
+
+    #[cfg(test)]
+    fn touch(&self, token: &str) -> Option<(String, String, Option<i64>)> {
+        self.lookup(token, true)
+    }
+
+    /// Keeps something to show once on the session's next page.
+    pub fn set_flash(&self, token: &str, message: String) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = live.get_mut(&digest(token)) {
+            s.flash = Some(message);
+        }
+    }
+
+    /// What [`Sessions::set_flash`] kept, once.
+    pub fn take_flash(&self, token: &str) -> Option<String> {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.get_mut(&digest(token))?.flash.take()
+    }
+
+    /// Whether sign-in to `name` is refused for now, after too many failures.
+    fn locked(&self, name: &str) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures
+            .get(&name.trim().to_lowercase())
+            .is_some_and(|f| f.locked_until_ms > now_ms())
+    }
+
+    fn failed(&self, name: &str) {
+        let now = now_ms();
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() > MAX_SESSIONS {
+            failures.retain(|_, f| now - f.first_ms < FAILURE_WINDOW_MS);
+        }
+        let f = failures.entry(name.trim().to_lowercase()).or_default();
+        if now - f.first_ms > FAILURE_WINDOW_MS {
+            *f = Failures {
+                first_ms: now,
+                ..Failures::default()
+            };
+        }
+        f.count += 1;
+        if f.count >= MAX_FAILURES {
+            f.locked_until_ms = now + LOCKOUT_MS;
+            f.count = 0;
+            f.first_ms = now;
+        }
+    }
+
+    fn succeeded(&self, name: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&name.trim().to_lowercase());
     }
 
     /// Whether a session is live, without counting this as activity: an open page's live-update
@@ -214,7 +312,10 @@ impl FromRequestParts<ApiState> for Signed {
             "/".into()
         };
         let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or("");
-        let Some((name, csrf, since_ms)) = s.web.sessions.touch(token) else {
+        // The script's re-read of a page for live updates is not the person's activity: an
+        // unattended tab must still reach the idle limit.
+        let activity = !parts.headers.contains_key("x-copnet-live");
+        let Some((name, csrf, since_ms)) = s.web.sessions.lookup(token, activity) else {
             return Err(SignInFirst(back).into_response());
         };
         // The account is read on every request, so a removed account is signed out at once and
@@ -328,7 +429,15 @@ pub struct NextQuery {
 /// Only a path on this site may follow sign-in: never `//elsewhere` or a full URL.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        // Browsers drop tabs and newlines inside URLs, so "/\t/evil" would become "//evil".
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -403,6 +512,22 @@ pub async fn signin(
             StatusCode::FORBIDDEN,
         ));
     }
+    if s.web.sessions.locked(&form.name) {
+        return Ok(signin_form(
+            &s,
+            &next,
+            Some("Too many failed sign-ins to this account. Wait a minute, then try again."),
+            &form.name,
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let _turn = s
+        .web
+        .sessions
+        .checking
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let accounts = s.accounts.clone();
     let (name, password) = (form.name.clone(), form.password);
     let verified = blocking(move || {
@@ -414,15 +539,17 @@ pub async fn signin(
     })
     .await?;
     let Some((account, since)) = verified else {
+        s.web.sessions.failed(&form.name);
         tracing::info!(account = %form.name.trim(), "web sign-in refused");
         return Ok(signin_form(
             &s,
             &next,
             Some("That account name and password do not match. Check both and try again."),
             &form.name,
-            StatusCode::UNAUTHORIZED,
+            StatusCode::UNPROCESSABLE_ENTITY,
         ));
     };
+    s.web.sessions.succeeded(&account.name);
     let token = s.web.sessions.start(&account.name, since);
     tracing::info!(account = %account.name, "web sign-in");
     let mut resp = see(&next);
@@ -456,7 +583,14 @@ mod tests {
     #[test]
     fn only_paths_on_this_site_follow_sign_in() {
         assert_eq!(safe_next(Some("/consults/x")), "/consults/x");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "evil",
+            "/\t/evil.example",
+            "/\n/evil.example",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
@@ -498,6 +632,36 @@ mod tests {
         s.end_all_of("SAM");
         assert!(!s.alive(&t));
         assert!(s.touch(&t).is_none(), "account's sessions ended");
+    }
+
+    #[test]
+    fn an_account_is_refused_for_a_minute_after_five_failures() {
+        let s = Sessions::default();
+        for _ in 0..MAX_FAILURES - 1 {
+            s.failed("Sam");
+        }
+        assert!(!s.locked("sam"));
+        s.failed("sam");
+        assert!(s.locked("SAM"));
+        assert!(!s.locked("ada"), "other accounts are not affected");
+    }
+
+    #[test]
+    fn one_account_keeps_at_most_ten_sessions() {
+        let s = Sessions::default();
+        let first = s.start("sam", None);
+        s.live
+            .lock()
+            .unwrap()
+            .get_mut(&digest(&first))
+            .unwrap()
+            .last_seen_ms -= 1_000;
+        let other = s.start("ada", None);
+        for _ in 0..MAX_SESSIONS_PER_ACCOUNT {
+            s.start("sam", None);
+        }
+        assert!(!s.alive(&first), "sam's oldest session made way");
+        assert!(s.alive(&other), "ada's session is untouched");
     }
 
     #[test]

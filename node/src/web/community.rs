@@ -169,7 +169,7 @@ pub async fn join(
             .map_err(|_| WebError(e))?;
     }
     Ok(see(&format!(
-        "/communities/{id}?done=You+joined+this+community."
+        "/communities/{c}?done=You+joined+this+community."
     )))
 }
 

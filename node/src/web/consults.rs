@@ -484,7 +484,7 @@ pub async fn answer(
     let r = s.replica.clone();
     let target = id.clone();
     match blocking(move || r.answer_consult(&target, input)).await {
-        Ok(_) => Ok(see(&format!("/consults/{id}#thread"))),
+        Ok(entry) => Ok(see(&format!("/consults/{}#thread", entry.id))),
         Err(e) if e.status.is_client_error() => {
             // The gate's refusal names what it found in its message.
             let msg = format!("The summary was not saved: {}", e.message);
@@ -532,7 +532,7 @@ pub async fn reply(
     let r = s.replica.clone();
     let target = id.clone();
     match blocking(move || r.reply_consult(&target, input)).await {
-        Ok(_) => Ok(see(&format!("/consults/{id}#thread"))),
+        Ok(entry) => Ok(see(&format!("/consults/{}#thread", entry.id))),
         Err(e) if e.status.is_client_error() => {
             let msg = format!("Not posted: {}", e.message);
             let page = thread_page(&s, &who, &id, &d, &findings, Some(&msg)).await?;

@@ -272,8 +272,11 @@ pub async fn page(
                                 input type="hidden" name="month" value=(first.format("%Y-%m"));
                                 span { "Your answer:" }
                                 @for (value, label) in [("going", "Going"), ("maybe", "Maybe"), ("declined", "Not going")] {
-                                    button.secondary type="submit" name="status" value=(value)
-                                        aria-pressed=(if o.mine.as_deref() == Some(value) { "true" } else { "false" }) { (label) }
+                                    @if o.mine.as_deref() == Some(value) {
+                                        button.secondary.chosen type="submit" name="status" value=(value) { (label) " (your answer)" }
+                                    } @else {
+                                        button.secondary type="submit" name="status" value=(value) { (label) }
+                                    }
                                 }
                             }
                         }

@@ -2,12 +2,12 @@
 //! (create, list, revoke); joining, founding and leaving. Changing anything takes an admin.
 
 use axum::extract::Query;
-use axum::http::StatusCode;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::auth::{Posted, Signed};
+use super::auth::{Posted, Signed, session_token};
 use super::layout::{self, Nav, Shell};
 use super::{DoneQuery, State, WebError, WebResult, see};
 use crate::api::{ApiError, ApiState, blocking};
@@ -16,9 +16,12 @@ use crate::replica::NewFederation;
 pub async fn page(
     axum::extract::State(s): State,
     who: Signed,
+    headers: HeaderMap,
     Query(q): Query<DoneQuery>,
 ) -> WebResult<Markup> {
-    Ok(render(&s, &who, q.done.as_deref(), None, None))
+    // A new invite's token is shown once, on the page the form leads to, and is in no URL.
+    let token = session_token(&headers).and_then(|t| s.web.sessions.take_flash(t));
+    Ok(render(&s, &who, q.done.as_deref(), token.as_deref(), None))
 }
 
 fn render(
@@ -183,6 +186,7 @@ pub struct InviteForm {
 
 pub async fn invite(
     axum::extract::State(s): State,
+    headers: HeaderMap,
     posted: Posted<InviteForm>,
 ) -> WebResult<Response> {
     posted.who.require_admin()?;
@@ -193,8 +197,10 @@ pub async fn invite(
     match blocking(move || r.create_invite(role, ttl, addrs)).await {
         Ok(token) => {
             s.net.roster_changed().await;
-            let page = render(&s, &posted.who, None, Some(&token.encode()), None);
-            Ok((StatusCode::CREATED, page).into_response())
+            if let Some(session) = session_token(&headers) {
+                s.web.sessions.set_flash(session, token.encode());
+            }
+            Ok(see("/federation#invite-h"))
         }
         Err(e) if e.status.is_client_error() => Ok((
             e.status,

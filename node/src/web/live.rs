@@ -14,6 +14,9 @@ use super::State;
 use super::auth::{Signed, session_token};
 use crate::replica::ReplicaEvent;
 
+/// How often a quiet stream checks that its session is still live.
+const SESSION_CHECK: Duration = Duration::from_secs(60);
+
 pub async fn stream(
     axum::extract::State(s): State,
     _who: Signed,
@@ -25,23 +28,28 @@ pub async fn stream(
     let stream = futures::stream::unfold(
         (events, stopping, s, token),
         |(mut events, mut stopping, s, token)| async move {
-            // The stream ends with the session (signed out, removed, timed out) or the node.
-            if *stopping.borrow() || !s.web.sessions.alive(&token) {
-                return None;
+            let mut check = tokio::time::interval(SESSION_CHECK);
+            check.tick().await;
+            loop {
+                // The stream ends with the session (signed out, removed, timed out) or the node.
+                if *stopping.borrow() || !s.web.sessions.alive(&token) {
+                    return None;
+                }
+                let what = tokio::select! {
+                    e = events.recv() => e,
+                    _ = stopping.changed() => return None,
+                    _ = check.tick() => continue,
+                };
+                let kind = match what {
+                    Ok(ReplicaEvent::DocChanged(id, _)) => id.kind().as_str(),
+                    Ok(ReplicaEvent::RosterChanged) => "federation",
+                    // Missed some: the page re-reads everything anyway.
+                    Err(RecvError::Lagged(_)) => "many",
+                    Err(RecvError::Closed) => return None,
+                };
+                let event = Event::default().event("change").data(kind);
+                return Some((Ok(event), (events, stopping, s, token)));
             }
-            let what = tokio::select! {
-                e = events.recv() => e,
-                _ = stopping.changed() => return None,
-            };
-            let kind = match what {
-                Ok(ReplicaEvent::DocChanged(id, _)) => id.kind().as_str(),
-                Ok(ReplicaEvent::RosterChanged) => "federation",
-                // Missed some: the page re-reads everything anyway.
-                Err(RecvError::Lagged(_)) => "many",
-                Err(RecvError::Closed) => return None,
-            };
-            let event = Event::default().event("change").data(kind);
-            Some((Ok(event), (events, stopping, s, token)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))

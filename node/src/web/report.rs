@@ -62,11 +62,12 @@ pub async fn page(
             .then(|| crate::validate::date(field, v).map_err(|e| ApiError::invalid(e.0)))
             .transpose()
     };
-    let (since, until) = report::period(
+    let (since, until) = report::checked_period(
         date("from", &q.since)?,
         date("to", &q.until)?,
         crate::replica::now_ms(),
-    );
+    )
+    .map_err(ApiError::invalid)?;
     let rep = match &chosen {
         Some(id) => {
             let (r, id) = (s.replica.clone(), id.clone());
@@ -209,7 +210,7 @@ fn activity_chart(rows: &[report::ActivityRow]) -> Markup {
                 SERIES[j].1,
                 html_escape(&r.period),
                 SERIES[j].0,
-                v
+                html_escape(&v.to_string())
             ));
         }
         if rows.len() <= 12 || i % 2 == 0 {
@@ -271,6 +272,7 @@ fn levels_chart(rep: &report::Report) -> Markup {
         {
             let len = drawn(c) / max * (w - left - 40.0);
             let y = y0 + j as f64 * 20.0;
+            let c = html_escape(&c.to_string());
             svg.push_str(&format!(
                 r#"<rect x="{left}" y="{y:.1}" width="{len:.1}" height="16" fill="{colour}"><title>{l}, {label}: {c}</title></rect><text x="{:.1}" y="{:.1}">{c}</text>"#,
                 left + len + 4.0,

@@ -23,8 +23,13 @@
     if (refreshing) { again = true; return; }
     refreshing = true;
     try {
-      const resp = await fetch(window.location.href, { credentials: "same-origin" });
-      if (!resp.ok) return;
+      const resp = await fetch(window.location.href, {
+        credentials: "same-origin",
+        // Not the person's activity: an unattended tab still reaches the idle limit.
+        headers: { "X-Copnet-Live": "1" },
+      });
+      // Signed out meanwhile (the answer is the sign-in page), or a page that was a form's answer.
+      if (!resp.ok || resp.redirected) return;
       const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
       let changed = false;
       document.querySelectorAll("[data-live][id]").forEach(function (el) {
@@ -68,9 +73,10 @@
           headers: { "Content-Type": "application/x-www-form-urlencoded" },
           body: body,
         });
-        if (!resp.ok || mine !== seq) return;
+        if (!resp.ok || resp.redirected || mine !== seq) return;
         const html = await resp.text();
-        if (mine === seq) panel.innerHTML = html;
+        // Only a change is announced again (the panel is a live region).
+        if (mine === seq && panel.innerHTML !== html) panel.innerHTML = html;
       } catch (e) {
         // Publishing still runs the gate on the node.
       }
