@@ -29,5 +29,6 @@ pub mod store;
 pub mod validate;
 pub mod views;
 pub mod web;
+pub mod workload;
 
 pub use daemon::{Node, NodeError, NodeOptions};

@@ -1,7 +1,7 @@
 //! The benchmark workload plays against a real node: every step is a write the API accepts, and
 //! the node ends up with exactly the documents the workload says.
 
-use copnet_tests::workload::Workload;
+use copnet_tests::workload::{Apply, Workload};
 use copnet_tests::*;
 
 #[test]

@@ -23,6 +23,11 @@ pub struct Args {
     /// deleted when the demo stops
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Also write this many generated documents (the benchmark's workload: communities with
+    /// their people, resources, consult threads, recurring events with RSVPs), to see copnet at
+    /// the scale of a large federation
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    docs: usize,
 }
 
 /// The three organisations, and the person who signs in at each.
@@ -90,7 +95,15 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         nodes.push(node);
     }
     let password = demo_password();
-    let seeded = seed(&nodes, &password).await;
+    let seeded = async {
+        seed(&nodes, &password).await?;
+        if a.docs > 0 {
+            eprintln!("writing {} generated documents…", a.docs);
+            generated(&nodes, a.docs).await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
     if let Err(e) = seeded {
         for n in nodes {
             n.shutdown().await;
@@ -123,6 +136,98 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Plays the benchmark's generated workload, spread over the three organisations, and waits
+/// until every node holds all of it.
+async fn generated(nodes: &[Node], docs: usize) -> anyhow::Result<()> {
+    use copnet_node::workload::{Step, Workload};
+    let c: Vec<Client> = nodes
+        .iter()
+        .map(|n| Client::connect(n.data_dir()))
+        .collect::<anyhow::Result<_>>()?;
+    let workload = Workload::generate(1, docs);
+    // Each community belongs to one organisation, which writes everything in it.
+    let (mut communities, mut people) = (Vec::<(usize, String)>::new(), Vec::<String>::new());
+    let (mut consults, mut events) = (Vec::<(usize, String)>::new(), Vec::<(usize, String)>::new());
+    for step in &workload.steps {
+        match step {
+            Step::Community { name, rhythm } => {
+                let owner = communities.len() % c.len();
+                let v = c[owner]
+                    .post("/communities", &json!({ "name": name, "rhythm": rhythm }))
+                    .await?;
+                communities.push((owner, id(&v)?));
+            }
+            Step::Person {
+                community,
+                name,
+                level,
+            } => {
+                let (owner, cid) = &communities[*community];
+                let v = c[*owner]
+                    .post(
+                        &format!("/communities/{cid}/people"),
+                        &json!({ "name": name, "level": level }),
+                    )
+                    .await?;
+                people.push(v["person"].as_str().context("no person id")?.to_owned());
+            }
+            Step::Resource { community, body }
+            | Step::Consult { community, body }
+            | Step::Event { community, body } => {
+                let (owner, cid) = &communities[*community];
+                let mut body = body.clone();
+                body["community"] = json!(cid);
+                let path = match step {
+                    Step::Resource { .. } => "/resources",
+                    Step::Consult { .. } => "/consults",
+                    _ => "/events",
+                };
+                let v = c[*owner].post(path, &body).await?;
+                match step {
+                    Step::Consult { .. } => consults.push((*owner, id(&v)?)),
+                    Step::Event { .. } => events.push((*owner, id(&v)?)),
+                    _ => {}
+                }
+            }
+            Step::Reply { consult, text } => {
+                let (owner, x) = &consults[*consult];
+                c[*owner]
+                    .post(&format!("/consults/{x}/replies"), &json!({ "text": text }))
+                    .await?;
+            }
+            Step::Rsvp {
+                event,
+                person,
+                status,
+            } => {
+                let (owner, e) = &events[*event];
+                c[*owner]
+                    .post(
+                        &format!("/events/{e}/rsvps"),
+                        &json!({ "person": people[*person], "status": status }),
+                    )
+                    .await?;
+            }
+        }
+    }
+    let mut most = 0;
+    for client in &c {
+        most = most.max(held(client).await?);
+    }
+    for client in &c {
+        until("every node to hold the generated documents", async || {
+            Ok(held(client).await? >= most)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// How many documents a node holds.
+async fn held(client: &Client) -> anyhow::Result<u64> {
+    Ok(client.get("/status").await?["docs"].as_u64().unwrap_or(0))
+}
+
 /// A password for the demo's accounts: random, and long enough for the account rules.
 fn demo_password() -> String {
     const WORDS: &[&str] = &[
@@ -140,7 +245,7 @@ async fn until(
     what: &str,
     mut check: impl AsyncFnMut() -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
         if check().await.unwrap_or(false) {
             return Ok(());
@@ -458,10 +563,10 @@ async fn seed(nodes: &[Node], password: &str) -> anyhow::Result<()> {
         }
     }
     // Everything written has reached every node before the addresses are printed.
-    let expected = c[0].get("/status").await?["docs"].as_u64().unwrap_or(0);
+    let expected = held(&c[0]).await?;
     for client in &c[1..] {
         until("every node to hold the whole repertoire", async || {
-            Ok(client.get("/status").await?["docs"].as_u64().unwrap_or(0) >= expected)
+            Ok(held(client).await? >= expected)
         })
         .await?;
     }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use copnet_protocol::{Domain, NodeKey, keys};
 use copnet_tests::hostile::{peak_rss, proc_status_bytes};
-use copnet_tests::workload::Workload;
+use copnet_tests::workload::{Apply, Workload};
 use copnet_tests::{NodeProc, StatusCode, copnet_ok, invite_and_join, wait_converged, wait_for};
 use serde_json::{Value, json};
 
