@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
+use serde_json::Value;
 
 use crate::validate::{self, Checked, InputError, occurrence_name};
 
@@ -18,6 +19,89 @@ use crate::validate::{self, Checked, InputError, occurrence_name};
 pub const MAX_EXPANSION: u16 = 5_000;
 /// How far after its start an occurrence may be looked up.
 pub const MAX_LOOKUP_YEARS: i32 = 100;
+
+/// One occurrence of an event as its rendered view describes it, with the RSVPs for it.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub event: String,
+    pub community: String,
+    pub title: String,
+    pub kind: String,
+    /// The occurrence's name, as RSVPs cite it.
+    pub name: String,
+    pub local: NaiveDateTime,
+    pub tz: String,
+    pub start_utc_ms: i64,
+    pub cancelled: bool,
+    pub going: usize,
+    pub maybe: usize,
+    pub declined: usize,
+    /// The answer of the person `scheduled` was asked about, if they gave one.
+    pub mine: Option<String>,
+}
+
+/// The occurrences of the event whose view is `view`, starting in `[from_ms, to_ms)`, at most
+/// `limit`, each with its cancellation and RSVP counts, and `me`'s answer when `me` (a person
+/// id) is given. `None` when the view's timing does not read.
+pub fn scheduled(
+    view: &Value,
+    from_ms: i64,
+    to_ms: i64,
+    limit: usize,
+    me: Option<&str>,
+) -> Option<Vec<Scheduled>> {
+    let text = |f: &str| view[f].as_str().unwrap_or("");
+    let timing = Timing::parse(
+        text("start"),
+        text("tz"),
+        view["duration_minutes"].as_u64().unwrap_or(60) as u32,
+        view["rrule"].as_str(),
+    )
+    .ok()?;
+    let all_cancelled = view["cancelled"] == true;
+    let cancelled: Vec<&str> = view["cancelled_occurrences"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let rsvps: &[Value] = view["rsvps"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let found = timing
+        .upcoming(from_ms, limit)
+        .into_iter()
+        .filter(|o| o.start_utc_ms < to_ms)
+        .map(|o| {
+            let here = |r: &&Value| r["occurrence"] == o.name.as_str();
+            let count = |st: &str| {
+                rsvps
+                    .iter()
+                    .filter(here)
+                    .filter(|r| r["status"] == st)
+                    .count()
+            };
+            Scheduled {
+                event: text("id").to_owned(),
+                community: text("community").to_owned(),
+                title: text("title").to_owned(),
+                kind: text("kind").to_owned(),
+                cancelled: all_cancelled || cancelled.contains(&o.name.as_str()),
+                going: count("going"),
+                maybe: count("maybe"),
+                declined: count("declined"),
+                mine: me.and_then(|p| {
+                    rsvps
+                        .iter()
+                        .filter(here)
+                        .find(|r| r["person"] == p)
+                        .and_then(|r| r["status"].as_str().map(str::to_owned))
+                }),
+                name: o.name,
+                local: o.local,
+                tz: text("tz").to_owned(),
+                start_utc_ms: o.start_utc_ms,
+            }
+        })
+        .collect();
+    Some(found)
+}
 
 /// An event's timing, as its document holds it.
 #[derive(Debug, Clone)]

@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 
 pub use error::ApiError;
 pub use repertoire::calendar_key;
+pub(crate) use repertoire::ics_response;
 
 use crate::replica::Replica;
 

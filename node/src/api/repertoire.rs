@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use super::extract::{ApiJson, ApiQuery};
 use super::routes::decorate;
 use super::{ApiError, ApiState, blocking};
-use crate::occurrences::Timing;
 use crate::replica::{
     CommunityEdit, ConsultAnswer, ConsultFollowUp, ConsultOutcome, EventCancel, EventEdit, Export,
     NewPerson, NewRsvp, OccurrenceRecord, PersonEdit, parse_id,
@@ -271,54 +270,23 @@ pub async fn show_event(State(s): State<ApiState>, Path(id): Path<String>) -> Ap
 }
 
 fn with_upcoming(mut view: Value) -> Value {
-    let str_of = |f: &str| view.get(f).and_then(Value::as_str).unwrap_or("").to_owned();
-    let timing = Timing::parse(
-        &str_of("start"),
-        &str_of("tz"),
-        view.get("duration_minutes")
-            .and_then(Value::as_u64)
-            .unwrap_or(60) as u32,
-        view.get("rrule").and_then(Value::as_str),
-    );
-    let Ok(timing) = timing else {
+    let now = crate::replica::now_ms();
+    let Some(upcoming) = crate::occurrences::scheduled(&view, now, i64::MAX, UPCOMING, None) else {
         return view;
     };
-    let series_cancelled = view.get("cancelled") == Some(&json!(true));
-    let cancelled: Vec<String> = view
-        .get("cancelled_occurrences")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let rsvps = view
-        .get("rsvps")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let upcoming: Vec<Value> = timing
-        .upcoming(crate::replica::now_ms(), UPCOMING)
+    view["upcoming"] = upcoming
         .into_iter()
         .map(|o| {
-            let count = |st: &str| {
-                rsvps
-                    .iter()
-                    .filter(|r| r["occurrence"] == json!(o.name) && r["status"] == json!(st))
-                    .count()
-            };
             json!({
                 "occurrence": o.name,
                 "start_utc": crate::views::rfc3339(o.start_utc_ms),
-                "cancelled": series_cancelled || cancelled.contains(&o.name),
-                "going": count("going"),
-                "maybe": count("maybe"),
-                "declined": count("declined"),
+                "cancelled": o.cancelled,
+                "going": o.going,
+                "maybe": o.maybe,
+                "declined": o.declined,
             })
         })
         .collect();
-    view["upcoming"] = Value::Array(upcoming);
     view
 }
 
@@ -506,7 +474,9 @@ fn feed_allowed(s: &ApiState, headers: &HeaderMap, q: &FeedQuery) -> Result<(), 
     }
 }
 
-fn ics_response(name: &str, body: String) -> Response {
+/// An iCalendar body as a response named `name.ics`; `disposition` is `inline` for feeds that
+/// calendar apps read, `attachment` for a file a person downloads.
+pub(crate) fn ics_response(name: &str, body: String, disposition: &str) -> Response {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -523,7 +493,7 @@ fn ics_response(name: &str, body: String) -> Response {
             }
         })
         .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file}.ics\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{file}.ics\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     resp
@@ -539,7 +509,7 @@ async fn community_ics(
     let id = parse_id(&id, DocKind::Community).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
     let ics = blocking(move || crate::calendar::community_calendar(&r, &id)).await?;
-    Ok(ics_response(&id.to_string(), ics))
+    Ok(ics_response(&id.to_string(), ics, "inline"))
 }
 
 async fn event_ics(
@@ -552,5 +522,5 @@ async fn event_ics(
     let id = parse_id(&id, DocKind::Event).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
     let ics = blocking(move || crate::calendar::event_calendar(&r, &id)).await?;
-    Ok(ics_response(&id.to_string(), ics))
+    Ok(ics_response(&id.to_string(), ics, "inline"))
 }

@@ -378,23 +378,15 @@ fn stale_form() -> WebError {
     ))
 }
 
-/// Reads a urlencoded form into `T`, taking out the `_csrf` field.
+/// Reads a urlencoded form into `T` and its `_csrf` field (the last, if repeated). The forms'
+/// types do not refuse unknown fields, so `T` does not see `_csrf`.
 fn split_csrf<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, String), WebError> {
-    let mut csrf = String::new();
-    let rest: Vec<(String, String)> = url::form_urlencoded::parse(bytes)
-        .filter_map(|(k, v)| {
-            if k == "_csrf" {
-                csrf = v.into_owned();
-                None
-            } else {
-                Some((k.into_owned(), v.into_owned()))
-            }
-        })
-        .collect();
-    let encoded = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&rest)
-        .finish();
-    let form = serde_urlencoded::from_str::<T>(&encoded)
+    let csrf = url::form_urlencoded::parse(bytes)
+        .filter(|(k, _)| k == "_csrf")
+        .last()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let form = serde_urlencoded::from_bytes::<T>(bytes)
         .map_err(|e| WebError(ApiError::invalid(format!("the form is incomplete: {e}"))))?;
     Ok((form, csrf))
 }

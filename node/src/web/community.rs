@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell, strings, text};
 use super::{
-    CommunityQuery, DoneQuery, State, WebError, WebResult, communities, doc, docs, my_person,
-    page_of, pager, see,
+    CommunityQuery, DoneQuery, State, WebError, WebResult, communities, doc, docs, my_entry,
+    my_person, page_of, pager, see,
 };
 use crate::api::{ApiError, ApiState, blocking};
 use crate::replica::{NewResource, parse_id};
@@ -49,14 +49,11 @@ pub async fn page(
     let resources = docs(&s, DocKind::Resource, Some(c.id)).await?;
     let consults = docs(&s, DocKind::Consult, Some(c.id)).await?;
     let evs = docs(&s, DocKind::Event, Some(c.id)).await?;
-    let me = s.replica.node_id().to_string();
     let people: Vec<&Value> = v["people"]
         .as_array()
         .map(|a| a.iter().filter(|p| p["left_at"].is_null()).collect())
         .unwrap_or_default();
-    let i_am_in = people.iter().any(|p| {
-        p["node"] == me.as_str() && text(p, "name").eq_ignore_ascii_case(who.account.shown_name())
-    });
+    let i_am_in = my_entry(&s, &who, v).is_some();
     let list_of = |label: &str, items: Vec<String>| {
         html! {
             @if !items.is_empty() {

@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use copnet_protocol::DocKind;
+use copnet_protocol::{DocId, DocKind};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -155,14 +155,17 @@ impl Draft {
     }
 }
 
+/// The community a draft is written in: the consult's, for a reply.
+async fn community_of(s: &ApiState, d: &Draft) -> WebResult<DocId> {
+    if !d.consult.trim().is_empty() {
+        return Ok(doc(s, &d.consult, DocKind::Consult).await?.community);
+    }
+    Ok(parse_id(&d.community, DocKind::Community)
+        .map_err(|_| crate::api::ApiError::invalid("choose the community the consult is for"))?)
+}
+
 /// Runs the gate on a draft: the findings, or none. An attestation does not hide findings.
-async fn gate(s: &ApiState, d: &Draft) -> WebResult<Vec<FieldFinding>> {
-    let community = if !d.consult.trim().is_empty() {
-        doc(s, &d.consult, DocKind::Consult).await?.community
-    } else {
-        parse_id(&d.community, DocKind::Community)
-            .map_err(|_| crate::api::ApiError::invalid("choose the community the consult is for"))?
-    };
+async fn gate(s: &ApiState, community: DocId, d: &Draft) -> WebResult<Vec<FieldFinding>> {
     let r = s.replica.clone();
     let parts = d.parts();
     let found = blocking(move || {
@@ -206,7 +209,8 @@ pub async fn check(axum::extract::State(s): State, posted: Posted<Draft>) -> Web
     if posted.form.community.trim().is_empty() && posted.form.consult.trim().is_empty() {
         return Ok(gate_panel(&[], false));
     }
-    let findings = gate(&s, &posted.form).await?;
+    let community = community_of(&s, &posted.form).await?;
+    let findings = gate(&s, community, &posted.form).await?;
     Ok(gate_panel(&findings, true))
 }
 
@@ -303,14 +307,13 @@ pub async fn publish(axum::extract::State(s): State, posted: Posted<Draft>) -> W
         let page = compose_page(&s, &who, &d, &[], Some(&msg)).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let findings = gate(&s, &d).await?;
+    let community = community_of(&s, &d).await?;
+    let findings = gate(&s, community, &d).await?;
     if !findings.is_empty() && d.attest.trim().is_empty() {
         let msg = "Not published: the de-identification gate found details that could identify someone. They are listed beside the form.";
         let page = compose_page(&s, &who, &d, &findings, Some(msg)).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let community = parse_id(&d.community, DocKind::Community)
-        .map_err(|e| crate::api::ApiError::invalid(e.0))?;
     let person = my_person(&s, &who, community).await?;
     let opt = |t: &str| (!t.trim().is_empty()).then(|| t.to_owned());
     let input = NewConsult {
@@ -515,14 +518,14 @@ pub async fn reply(
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let findings = gate(&s, &d).await?;
+    let community = community_of(&s, &d).await?;
+    let findings = gate(&s, community, &d).await?;
     if !findings.is_empty() && d.attest.trim().is_empty() {
         let msg = "Not posted: the de-identification gate found details that could identify someone. They are listed beside the form.";
         let page = thread_page(&s, &who, &id, &d, &findings, Some(msg)).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let consult = doc(&s, &id, DocKind::Consult).await?;
-    let person = my_person(&s, &who, consult.community).await?;
+    let person = my_person(&s, &who, community).await?;
     let input = NewReply {
         text: d.text.clone(),
         kind: (!d.kind.is_empty()).then(|| d.kind.clone()),

@@ -4,40 +4,21 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use axum::response::Response;
+use chrono::{Datelike, NaiveDate};
 use copnet_protocol::DocKind;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::auth::{Posted, Signed};
 use super::layout::{self, Nav, Shell, text};
-use super::{State, WebResult, communities, doc, docs, my_person, see};
+use super::{Names, State, WebResult, doc, docs, my_entry, my_person, see};
 use crate::api::{ApiError, blocking, calendar_key};
-use crate::occurrences::Timing;
 use crate::replica::NewRsvp;
 use crate::store::DocEntry;
 
 /// One occurrence of an event, as pages show it.
-pub struct Occ {
-    pub event: String,
-    pub community: String,
-    pub title: String,
-    pub kind: String,
-    /// The occurrence's name, as RSVPs cite it.
-    pub name: String,
-    pub local: NaiveDateTime,
-    pub tz: String,
-    pub start_utc_ms: i64,
-    pub cancelled: bool,
-    pub going: usize,
-    pub maybe: usize,
-    pub declined: usize,
-    /// The signed-in person's answer, if they gave one.
-    pub mine: Option<String>,
-}
+pub use crate::occurrences::Scheduled as Occ;
 
 impl Occ {
     pub fn when(&self) -> String {
@@ -54,8 +35,8 @@ impl Occ {
     }
 }
 
-/// The occurrences of an event starting in `[from_ms, to_ms)`, at most `limit`. `me` is the
-/// signed-in person's id in the event's community.
+/// The occurrences of an event starting in `[from_ms, to_ms)`, at most `limit`; none if its
+/// timing does not read. `me` is the signed-in person's id in the event's community.
 pub fn occurrences(
     e: &DocEntry,
     from_ms: i64,
@@ -63,54 +44,7 @@ pub fn occurrences(
     limit: usize,
     me: Option<&str>,
 ) -> Vec<Occ> {
-    let v = &e.view;
-    let Ok(timing) = Timing::parse(
-        text(v, "start"),
-        text(v, "tz"),
-        v["duration_minutes"].as_u64().unwrap_or(60) as u32,
-        v["rrule"].as_str(),
-    ) else {
-        return vec![];
-    };
-    let all_cancelled = v["cancelled"] == true;
-    let cancelled = layout::strings(v, "cancelled_occurrences");
-    let rsvps = v["rsvps"].as_array().cloned().unwrap_or_default();
-    timing
-        .upcoming(from_ms, limit)
-        .into_iter()
-        .filter(|o| o.start_utc_ms < to_ms)
-        .map(|o| {
-            let here = |r: &&Value| r["occurrence"] == o.name.as_str();
-            let count = |st: &str| {
-                rsvps
-                    .iter()
-                    .filter(here)
-                    .filter(|r| r["status"] == st)
-                    .count()
-            };
-            Occ {
-                event: e.id.to_string(),
-                community: e.community.to_string(),
-                title: text(v, "title").to_owned(),
-                kind: text(v, "kind").to_owned(),
-                cancelled: all_cancelled || cancelled.contains(&o.name),
-                going: count("going"),
-                maybe: count("maybe"),
-                declined: count("declined"),
-                mine: me.and_then(|p| {
-                    rsvps
-                        .iter()
-                        .filter(here)
-                        .find(|r| r["person"] == p)
-                        .and_then(|r| r["status"].as_str().map(str::to_owned))
-                }),
-                name: o.name,
-                local: o.local,
-                tz: text(v, "tz").to_owned(),
-                start_utc_ms: o.start_utc_ms,
-            }
-        })
-        .collect()
+    crate::occurrences::scheduled(&e.view, from_ms, to_ms, limit, me).unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -126,16 +60,10 @@ fn my_people(
     who: &Signed,
     communities: &[DocEntry],
 ) -> HashMap<String, String> {
-    let node = s.replica.node_id().to_string();
-    let name = who.account.shown_name();
     communities
         .iter()
         .filter_map(|c| {
-            let p = c.view["people"].as_array()?.iter().find(|p| {
-                p["node"] == node.as_str()
-                    && p["left_at"].is_null()
-                    && text(p, "name").eq_ignore_ascii_case(name)
-            })?;
+            let p = my_entry(s, who, &c.view)?;
             Some((c.id.to_string(), text(p, "id").to_owned()))
         })
         .collect()
@@ -186,7 +114,7 @@ pub async fn page(
         })
         .collect();
     occs.sort_by_key(|o| o.start_utc_ms);
-    let names = communities(&s).await?;
+    let names = Names::of(&all_communities);
     let key = calendar_key(&s.token);
     let month_label = first.format("%B %Y").to_string();
     let in_month: Vec<&Occ> = occs
@@ -349,16 +277,7 @@ pub async fn ics(
 ) -> WebResult<Response> {
     let id = crate::replica::parse_id(&id, DocKind::Event).map_err(|e| ApiError::not_found(e.0))?;
     let r = s.replica.clone();
+    let name = id.to_string();
     let body = blocking(move || crate::calendar::event_calendar(&r, &id)).await?;
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/calendar; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"copnet-event.ics\""),
-    );
-    Ok(resp)
+    Ok(crate::api::ics_response(&name, body, "attachment"))
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::auth::Signed;
 use super::layout::{self, Nav, Shell, text};
-use super::{State, WebResult, docs, events};
+use super::{Names, State, WebResult, docs, events, my_entry};
 use crate::replica::now_ms;
 use crate::store::DocEntry;
 
@@ -21,26 +21,10 @@ pub async fn page(axum::extract::State(s): State, who: Signed) -> WebResult<Mark
     let resources = docs(&s, DocKind::Resource, None).await?;
     let consults = docs(&s, DocKind::Consult, None).await?;
     let evs = docs(&s, DocKind::Event, None).await?;
-    let me = s.replica.node_id().to_string();
-    let shown = who.account.shown_name().to_owned();
-    let is_mine = |c: &DocEntry| {
-        c.view["people"].as_array().is_some_and(|people| {
-            people.iter().any(|p| {
-                p["node"] == me.as_str()
-                    && p["left_at"].is_null()
-                    && text(p, "name").eq_ignore_ascii_case(&shown)
-            })
-        })
-    };
-    let (mine, others): (Vec<&DocEntry>, Vec<&DocEntry>) =
-        communities.iter().partition(|c| is_mine(c));
-    let name_of = |id: &str| {
-        communities
-            .iter()
-            .find(|c| c.id.to_string() == id)
-            .map(|c| text(&c.view, "name").to_owned())
-            .unwrap_or_default()
-    };
+    let (mine, others): (Vec<&DocEntry>, Vec<&DocEntry>) = communities
+        .iter()
+        .partition(|c| my_entry(&s, &who, &c.view).is_some());
+    let names = Names::of(&communities);
 
     let now = now_ms();
     let mut upcoming: Vec<events::Occ> = evs
@@ -89,7 +73,7 @@ pub async fn page(axum::extract::State(s): State, who: Signed) -> WebResult<Mark
                         p.meta { (changed_total) " document" (if changed_total == 1 { "" } else { "s" })
                             " changed since " (layout::day(&crate::views::rfc3339(t))) "." }
                         @if !changed.is_empty() {
-                            ul.cards { @for e in &changed { li.card { (link(e)) " " span.meta { "in " (name_of(&e.community.to_string())) " · by " (layout::org_of(&s, &e.creator.to_string())) } } } }
+                            ul.cards { @for e in &changed { li.card { (link(e)) " " span.meta { "in " (names.name_of(&e.community.to_string())) " · by " (layout::org_of(&s, &e.creator.to_string())) } } } }
                         }
                     }
                 }
@@ -118,7 +102,7 @@ pub async fn page(axum::extract::State(s): State, who: Signed) -> WebResult<Mark
                             li.card {
                                 a href=(format!("/events?month={}#o-{}", o.local.format("%Y-%m"), o.anchor())) { (o.title) }
                                 br;
-                                span.meta { (o.when()) " · " (name_of(&o.community)) " · " (o.going) " going" }
+                                span.meta { (o.when()) " · " (names.name_of(&o.community)) " · " (o.going) " going" }
                             }
                         }
                     }
@@ -133,7 +117,7 @@ pub async fn page(axum::extract::State(s): State, who: Signed) -> WebResult<Mark
                                 a href=(format!("/consults/{}", c.id)) { (text(&c.view, "title")) }
                                 br;
                                 span.meta {
-                                    (replies(&c.view)) " · " (name_of(&c.community.to_string()))
+                                    (replies(&c.view)) " · " (names.name_of(&c.community.to_string()))
                                     " · from " (layout::org_of(&s, &c.creator.to_string()))
                                 }
                             }

@@ -30,6 +30,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::html;
+use serde_json::Value;
 use tokio::sync::watch;
 
 pub use auth::Sessions;
@@ -199,16 +200,10 @@ async fn my_person(
     let r = s.replica.clone();
     let name = who.account.shown_name().to_owned();
     let person = crate::api::blocking(move || {
+        // The replica's own lookup: a current person of this organisation by that name.
         let mine = |r: &crate::replica::Replica| -> crate::replica::Result<Option<String>> {
             let c = r.community(&community)?;
-            Ok(c.people
-                .iter()
-                .find(|(_, p)| {
-                    p.node == r.node_id()
-                        && p.left_at_ms.is_none()
-                        && p.name.eq_ignore_ascii_case(&name)
-                })
-                .map(|(id, _)| id.clone()))
+            Ok(r.own_person(&c, Some(&name)).ok().flatten())
         };
         if let Some(id) = mine(&r)? {
             return Ok(id);
@@ -231,10 +226,32 @@ async fn my_person(
     Ok(person)
 }
 
+/// The signed-in person's entry among the people of a community's view: a current member of
+/// this organisation with their shown name, as [`my_person`] finds or makes them.
+fn my_entry<'v>(s: &ApiState, who: &auth::Signed, community: &'v Value) -> Option<&'v Value> {
+    let node = s.replica.node_id().to_string();
+    let name = who.account.shown_name();
+    community["people"].as_array()?.iter().find(|p| {
+        p["node"] == node.as_str()
+            && p["left_at"].is_null()
+            && layout::text(p, "name").eq_ignore_ascii_case(name)
+    })
+}
+
 /// The communities on this node, by name, as (id, name).
 pub struct Names(Vec<(String, String)>);
 
 impl Names {
+    /// The names of communities already read.
+    pub fn of(communities: &[crate::store::DocEntry]) -> Self {
+        let mut all: Vec<(String, String)> = communities
+            .iter()
+            .map(|e| (e.id.to_string(), layout::text(&e.view, "name").to_owned()))
+            .collect();
+        all.sort_by_key(|(_, name)| name.to_lowercase());
+        Names(all)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
         self.0.iter()
     }
@@ -266,13 +283,9 @@ pub struct DoneQuery {
 }
 
 async fn communities(s: &ApiState) -> WebResult<Names> {
-    let mut all: Vec<(String, String)> = docs(s, copnet_protocol::DocKind::Community, None)
-        .await?
-        .into_iter()
-        .map(|e| (e.id.to_string(), layout::text(&e.view, "name").to_owned()))
-        .collect();
-    all.sort_by_key(|(_, name)| name.to_lowercase());
-    Ok(Names(all))
+    Ok(Names::of(
+        &docs(s, copnet_protocol::DocKind::Community, None).await?,
+    ))
 }
 
 /// Rows per page of a long listing (the library, consults).
