@@ -57,6 +57,58 @@ impl Step {
                 | Step::Event { .. }
         )
     }
+
+    /// The API request that performs the step: a path under `/api/v1` and its JSON body. `id`
+    /// resolves what the step names by index to the id an earlier step created.
+    pub fn request(&self, id: impl Fn(Ref) -> String) -> (String, Value) {
+        let in_community = |body: &Value, community: usize| {
+            let mut body = body.clone();
+            body["community"] = json!(id(Ref::Community(community)));
+            body
+        };
+        match self {
+            Step::Community { name, rhythm } => (
+                "/communities".into(),
+                json!({ "name": name, "rhythm": rhythm }),
+            ),
+            Step::Person {
+                community,
+                name,
+                level,
+            } => (
+                format!("/communities/{}/people", id(Ref::Community(*community))),
+                json!({ "name": name, "level": level }),
+            ),
+            Step::Resource { community, body } => {
+                ("/resources".into(), in_community(body, *community))
+            }
+            Step::Consult { community, body } => {
+                ("/consults".into(), in_community(body, *community))
+            }
+            Step::Event { community, body } => ("/events".into(), in_community(body, *community)),
+            Step::Reply { consult, text } => (
+                format!("/consults/{}/replies", id(Ref::Consult(*consult))),
+                json!({ "text": text }),
+            ),
+            Step::Rsvp {
+                event,
+                person,
+                status,
+            } => (
+                format!("/events/{}/rsvps", id(Ref::Event(*event))),
+                json!({ "person": id(Ref::Person(*person)), "status": status }),
+            ),
+        }
+    }
+}
+
+/// What a step names by index: the n-th community, consult, event or person of the workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ref {
+    Community(usize),
+    Consult(usize),
+    Event(usize),
+    Person(usize),
 }
 
 /// The steps that build a federation's repertoire of `docs` documents.

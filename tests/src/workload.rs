@@ -1,10 +1,12 @@
 //! The generated workload (`copnet_node::workload`), played against a node's API by the tests and
 //! the benchmark.
 
-use anyhow::{Context, anyhow};
-use serde_json::{Value, json};
+use std::collections::HashMap;
 
-pub use copnet_node::workload::{Step, Workload};
+use anyhow::{Context, anyhow};
+use serde_json::Value;
+
+pub use copnet_node::workload::{Ref, Step, Workload};
 
 use crate::Api;
 
@@ -32,7 +34,7 @@ impl Apply for Workload {
                 .map(str::to_owned)
                 .ok_or_else(|| anyhow!("no id in {v}"))
         };
-        let (mut communities, mut people) = (Vec::new(), Vec::new());
+        let (mut communities, mut people): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
         let mut created: Vec<(usize, String)> = Vec::with_capacity(self.docs);
         // Which community each consult and event (by index) belongs to.
         let (mut consult_of, mut event_of) = (Vec::new(), Vec::new());
@@ -40,25 +42,21 @@ impl Apply for Workload {
         let mut later: Vec<(usize, usize, usize, &Step)> = Vec::new();
         for (n, step) in self.steps.iter().enumerate() {
             match step {
-                Step::Community { name, rhythm } => {
-                    let v =
-                        api.create("/communities", &json!({ "name": name, "rhythm": rhythm }))?;
-                    communities.push(id(&v)?);
-                    created.push((n, id(&v)?));
-                }
-                Step::Person {
-                    community,
-                    name,
-                    level,
-                } => {
-                    let v = api.create(
-                        &format!("/communities/{}/people", communities[*community]),
-                        &json!({ "name": name, "level": level }),
-                    )?;
-                    let person = v["person"]
-                        .as_str()
-                        .ok_or_else(|| anyhow!("no person id in {v}"))?;
-                    people.push(person.to_owned());
+                Step::Community { .. } | Step::Person { .. } => {
+                    let (path, body) = step.request(|r| match r {
+                        Ref::Community(c) => communities[c].clone(),
+                        other => unreachable!("communities and people name only {other:?}"),
+                    });
+                    let v = api.create(&path, &body)?;
+                    if let Step::Community { .. } = step {
+                        communities.push(id(&v)?);
+                        created.push((n, id(&v)?));
+                    } else {
+                        let person = v["person"]
+                            .as_str()
+                            .ok_or_else(|| anyhow!("no person id in {v}"))?;
+                        people.push(person.to_owned());
+                    }
                 }
                 Step::Resource { community, .. } => later.push((*community, n, 0, step)),
                 Step::Consult { community, .. } => {
@@ -81,51 +79,27 @@ impl Apply for Workload {
                         later.iter().filter(|(c, ..)| c % writers == w).collect();
                     let (communities, people) = (&communities, &people);
                     scope.spawn(move || -> anyhow::Result<Vec<(usize, String)>> {
-                        let mut consults = std::collections::HashMap::new();
-                        let mut events = std::collections::HashMap::new();
+                        let mut consults: HashMap<usize, String> = HashMap::new();
+                        let mut events: HashMap<usize, String> = HashMap::new();
                         let mut out = Vec::new();
-                        let with = |mut body: Value, community: usize| {
-                            body["community"] = json!(communities[community]);
-                            body
-                        };
                         for (_, n, own, step) in mine {
-                            let created = match step {
-                                Step::Resource { community, body } => {
-                                    Some(api.create("/resources", &with(body.clone(), *community))?)
-                                }
-                                Step::Consult { community, body } => {
-                                    let v =
-                                        api.create("/consults", &with(body.clone(), *community))?;
+                            let (path, body) = step.request(|r| match r {
+                                Ref::Community(c) => communities[c].clone(),
+                                Ref::Person(p) => people[p].clone(),
+                                Ref::Consult(k) => consults[&k].clone(),
+                                Ref::Event(k) => events[&k].clone(),
+                            });
+                            let v = api.create(&path, &body)?;
+                            match step {
+                                Step::Consult { .. } => {
                                     consults.insert(*own, id(&v)?);
-                                    Some(v)
                                 }
-                                Step::Reply { consult, text } => {
-                                    api.create(
-                                        &format!("/consults/{}/replies", consults[consult]),
-                                        &json!({ "text": text }),
-                                    )?;
-                                    None
-                                }
-                                Step::Event { community, body } => {
-                                    let v =
-                                        api.create("/events", &with(body.clone(), *community))?;
+                                Step::Event { .. } => {
                                     events.insert(*own, id(&v)?);
-                                    Some(v)
                                 }
-                                Step::Rsvp {
-                                    event,
-                                    person,
-                                    status,
-                                } => {
-                                    api.create(
-                                        &format!("/events/{}/rsvps", events[event]),
-                                        &json!({ "person": people[*person], "status": status }),
-                                    )?;
-                                    None
-                                }
-                                Step::Community { .. } | Step::Person { .. } => None,
-                            };
-                            if let Some(v) = created {
+                                _ => {}
+                            }
+                            if step.creates_document() {
                                 out.push((*n, id(&v).with_context(|| format!("step {n}"))?));
                             }
                         }

@@ -139,7 +139,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
 /// Plays the benchmark's generated workload, spread over the three organisations, and waits
 /// until every node holds all of it.
 async fn generated(nodes: &[Node], docs: usize) -> anyhow::Result<()> {
-    use copnet_node::workload::{Step, Workload};
+    use copnet_node::workload::{Ref, Step, Workload};
     let c: Vec<Client> = nodes
         .iter()
         .map(|n| Client::connect(n.data_dir()))
@@ -149,65 +149,30 @@ async fn generated(nodes: &[Node], docs: usize) -> anyhow::Result<()> {
     let (mut communities, mut people) = (Vec::<(usize, String)>::new(), Vec::<String>::new());
     let (mut consults, mut events) = (Vec::<(usize, String)>::new(), Vec::<(usize, String)>::new());
     for step in &workload.steps {
+        let owner = match step {
+            Step::Community { .. } => communities.len() % c.len(),
+            Step::Person { community, .. }
+            | Step::Resource { community, .. }
+            | Step::Consult { community, .. }
+            | Step::Event { community, .. } => communities[*community].0,
+            Step::Reply { consult, .. } => consults[*consult].0,
+            Step::Rsvp { event, .. } => events[*event].0,
+        };
+        let (path, body) = step.request(|r| match r {
+            Ref::Community(i) => communities[i].1.clone(),
+            Ref::Consult(i) => consults[i].1.clone(),
+            Ref::Event(i) => events[i].1.clone(),
+            Ref::Person(i) => people[i].clone(),
+        });
+        let v = c[owner].post(&path, &body).await?;
         match step {
-            Step::Community { name, rhythm } => {
-                let owner = communities.len() % c.len();
-                let v = c[owner]
-                    .post("/communities", &json!({ "name": name, "rhythm": rhythm }))
-                    .await?;
-                communities.push((owner, id(&v)?));
+            Step::Community { .. } => communities.push((owner, id(&v)?)),
+            Step::Person { .. } => {
+                people.push(v["person"].as_str().context("no person id")?.to_owned())
             }
-            Step::Person {
-                community,
-                name,
-                level,
-            } => {
-                let (owner, cid) = &communities[*community];
-                let v = c[*owner]
-                    .post(
-                        &format!("/communities/{cid}/people"),
-                        &json!({ "name": name, "level": level }),
-                    )
-                    .await?;
-                people.push(v["person"].as_str().context("no person id")?.to_owned());
-            }
-            Step::Resource { community, body }
-            | Step::Consult { community, body }
-            | Step::Event { community, body } => {
-                let (owner, cid) = &communities[*community];
-                let mut body = body.clone();
-                body["community"] = json!(cid);
-                let path = match step {
-                    Step::Resource { .. } => "/resources",
-                    Step::Consult { .. } => "/consults",
-                    _ => "/events",
-                };
-                let v = c[*owner].post(path, &body).await?;
-                match step {
-                    Step::Consult { .. } => consults.push((*owner, id(&v)?)),
-                    Step::Event { .. } => events.push((*owner, id(&v)?)),
-                    _ => {}
-                }
-            }
-            Step::Reply { consult, text } => {
-                let (owner, x) = &consults[*consult];
-                c[*owner]
-                    .post(&format!("/consults/{x}/replies"), &json!({ "text": text }))
-                    .await?;
-            }
-            Step::Rsvp {
-                event,
-                person,
-                status,
-            } => {
-                let (owner, e) = &events[*event];
-                c[*owner]
-                    .post(
-                        &format!("/events/{e}/rsvps"),
-                        &json!({ "person": people[*person], "status": status }),
-                    )
-                    .await?;
-            }
+            Step::Consult { .. } => consults.push((owner, id(&v)?)),
+            Step::Event { .. } => events.push((owner, id(&v)?)),
+            Step::Resource { .. } | Step::Reply { .. } | Step::Rsvp { .. } => {}
         }
     }
     let mut most = 0;
